@@ -1,0 +1,481 @@
+//! The `hounsfield` command line: one subcommand per library capability.
+//!
+//! Thin: parse arguments (clap), call the library, print. Errors become one
+//! line on stderr and a non-zero exit code (in `main.rs`). Progress goes to
+//! stderr; results to stdout. Patient identifiers are printed only with
+//! `--show-identifiers`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser, Subcommand};
+use glam::DVec3;
+
+use crate::dicom::{self, LoadControl, SeriesMetadata, ValidationReport};
+use crate::volume::Volume;
+use crate::volume::ops::{self, HistogramParams};
+use crate::volume::resample::{Interpolation, ResampleParams, resample};
+
+mod scan_table;
+
+/// Hounsfield: CT DICOM series to HU volumes, and the tools around them.
+#[derive(Debug, Parser)]
+#[command(name = "hounsfield", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (without a command the viewer opens; until it exists, this help).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the series and objects under folders, files or DICOMDIRs, with
+    /// validation reports.
+    Scan(ScanArgs),
+    /// Geometry, metadata and HU statistics of one series.
+    Info(InfoArgs),
+    /// Convert a series to NIfTI (.nii/.nii.gz), NRRD (.nrrd) or NumPy (.npy).
+    Convert(ConvertArgs),
+    /// Resample a series to a new spacing (trilinear) and write it.
+    Resample(ResampleArgs),
+    /// HU histogram of a series (text, CSV or PNG).
+    Histogram(HistogramArgs),
+    /// Write the synthetic chest phantom as a DICOM series (and its labels).
+    Phantom(PhantomArgs),
+}
+
+/// Arguments of `scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Folders, files or DICOMDIR files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// List every unreadable file (default: a count and the first few).
+    #[arg(long)]
+    pub all_failures: bool,
+}
+
+/// Which series to read.
+#[derive(Debug, Args, Clone)]
+pub struct SeriesInput {
+    /// A DICOM folder, file or DICOMDIR; or a .nii/.nii.gz/.nrrd volume.
+    pub input: PathBuf,
+    /// Choose a series when the input holds several: SeriesInstanceUID (or
+    /// prefix), SeriesNumber, or #index as listed by `scan`.
+    #[arg(long)]
+    pub series: Option<String>,
+}
+
+/// Arguments of `info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub source: SeriesInput,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print patient name, ID and birth date.
+    #[arg(long)]
+    pub show_identifiers: bool,
+}
+
+/// Arguments of `convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    pub source: SeriesInput,
+    /// Output file: .nii, .nii.gz, .nrrd or .npy (int16 `[z,row,col]`).
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `resample`.
+#[derive(Debug, Args)]
+pub struct ResampleArgs {
+    #[command(flatten)]
+    pub source: SeriesInput,
+    /// Output spacing in mm: one value (isotropic) or `x,y,z` (col,row,slice).
+    #[arg(long, default_value = "1")]
+    pub spacing: String,
+    /// Nearest-neighbour instead of trilinear.
+    #[arg(long)]
+    pub nearest: bool,
+    /// HU outside the input.
+    #[arg(long, default_value_t = -1000.0, allow_hyphen_values = true)]
+    pub fill: f32,
+    /// Output file: .nii, .nii.gz, .nrrd or .npy.
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `histogram`.
+#[derive(Debug, Args)]
+pub struct HistogramArgs {
+    #[command(flatten)]
+    pub source: SeriesInput,
+    /// Lower edge (HU).
+    #[arg(long, default_value_t = -1024.0, allow_hyphen_values = true)]
+    pub min: f64,
+    /// Upper edge (HU).
+    #[arg(long, default_value_t = 3072.0, allow_hyphen_values = true)]
+    pub max: f64,
+    /// Number of bins.
+    #[arg(long, default_value_t = 256)]
+    pub bins: usize,
+    /// Write a PNG plot here.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Linear count axis in the PNG (default logarithmic).
+    #[arg(long)]
+    pub linear: bool,
+    /// Write the bins as CSV here (`-` for stdout).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+/// Arguments of `phantom`.
+#[derive(Debug, Args)]
+pub struct PhantomArgs {
+    /// Output folder for the DICOM series (created).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Random seed (noise, UIDs, file names).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Grid size `slices,rows,cols`.
+    #[arg(long, default_value = "96,128,128")]
+    pub dims: String,
+    /// Leave these slice indices out (comma separated), to test gap detection.
+    #[arg(long, value_delimiter = ',')]
+    pub drop_slices: Vec<usize>,
+    /// Gantry tilt in degrees (sheared stack).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub tilt: f64,
+    /// Keep file names and InstanceNumbers in z order (default: shuffled).
+    #[arg(long)]
+    pub ordered: bool,
+    /// Also write the label volume here (.nii.gz, .nrrd or .npy).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+}
+
+/// Run a parsed command.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Scan(a) => scan_table::run_scan(&a),
+        Command::Info(a) => run_info(&a),
+        Command::Convert(a) => run_convert(&a),
+        Command::Resample(a) => run_resample(&a),
+        Command::Histogram(a) => run_histogram(&a),
+        Command::Phantom(a) => run_phantom(&a),
+    }
+}
+
+/// A volume with what is known about it.
+pub struct Loaded {
+    /// The voxels.
+    pub volume: Volume,
+    /// DICOM metadata (absent for NIfTI/NRRD input).
+    pub metadata: Option<SeriesMetadata>,
+    /// Validation report (DICOM input only).
+    pub report: Option<ValidationReport>,
+    /// Transfer syntax (DICOM input only).
+    pub transfer_syntax_uid: Option<String>,
+    /// Seconds spent loading.
+    pub load_s: f64,
+}
+
+fn has_ext(p: &Path, ext: &str) -> bool {
+    p.to_string_lossy().to_ascii_lowercase().ends_with(ext)
+}
+
+/// Load a DICOM series (or a NIfTI/NRRD/npy volume) with progress on stderr.
+pub fn load_input(src: &SeriesInput) -> anyhow::Result<Loaded> {
+    let t0 = Instant::now();
+    let p = &src.input;
+    if p.is_file() && (has_ext(p, ".nii") || has_ext(p, ".nii.gz") || has_ext(p, ".nrrd")) {
+        let img = if has_ext(p, ".nrrd") {
+            crate::io::nrrd::read_nrrd(p)?
+        } else {
+            crate::io::nifti::read_nifti(p)?
+        };
+        return Ok(Loaded {
+            volume: img.into_volume(),
+            metadata: None,
+            report: None,
+            transfer_syntax_uid: None,
+            load_s: t0.elapsed().as_secs_f64(),
+        });
+    }
+    let progress = |done: usize, total: usize| {
+        if total >= 50 && (done * 10 / total) != ((done.saturating_sub(1)) * 10 / total) {
+            eprint!("\rloading {done}/{total} slices");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let control = LoadControl {
+        progress: Some(&progress),
+        cancel: None,
+    };
+    let s = dicom::load_series(p, src.series.as_deref(), &control)?;
+    for issue in &s.report.issues {
+        if issue.severity >= dicom::Severity::Warning {
+            eprintln!("warning: {}", issue.message);
+        }
+    }
+    Ok(Loaded {
+        volume: s.volume,
+        metadata: Some(s.metadata),
+        report: Some(s.report),
+        transfer_syntax_uid: Some(s.transfer_syntax_uid),
+        load_s: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// Write a volume by extension: .nii/.nii.gz, .nrrd (gzip) or .npy.
+pub fn write_volume(vol: &Volume, out: &Path) -> anyhow::Result<()> {
+    if has_ext(out, ".nii") || has_ext(out, ".nii.gz") {
+        crate::io::nifti::write_nifti(out, vol)?;
+    } else if has_ext(out, ".nrrd") {
+        crate::io::nrrd::write_nrrd(out, vol, true)?;
+    } else if has_ext(out, ".npy") {
+        crate::io::npy::write_npy(out, vol)?;
+    } else {
+        bail!("unknown output format (use .nii, .nii.gz, .nrrd or .npy): {out:?}");
+    }
+    Ok(())
+}
+
+fn timing(load_s: f64, op_s: f64) {
+    if std::env::var_os("HOUNSFIELD_TIMING").is_some_and(|v| v == "1") {
+        eprintln!("internal: load_s={load_s:.4} op_s={op_s:.4}");
+    }
+}
+
+fn run_info(a: &InfoArgs) -> anyhow::Result<()> {
+    let l = load_input(&a.source)?;
+    let v = &l.volume;
+    let g = &v.geometry;
+    let stats = ops::stats(v);
+    let meta = l.metadata.map(|m| if a.show_identifiers { m } else { m.redacted() });
+    if a.json {
+        let w = g.world_from_voxel();
+        let json = serde_json::json!({
+            "shape_zyx": v.shape(),
+            "spacing_zyx_mm": g.spacing_zyx_mm(),
+            "origin_lps_mm": g.origin_mm.to_array(),
+            "direction_columns_lps": [g.direction.x_axis.to_array(), g.direction.y_axis.to_array(), g.direction.z_axis.to_array()],
+            "world_from_voxel_rows": [
+                [w.matrix3.x_axis.x, w.matrix3.y_axis.x, w.matrix3.z_axis.x, w.translation.x],
+                [w.matrix3.x_axis.y, w.matrix3.y_axis.y, w.matrix3.z_axis.y, w.translation.y],
+                [w.matrix3.x_axis.z, w.matrix3.y_axis.z, w.matrix3.z_axis.z, w.translation.z],
+                [0.0, 0.0, 0.0, 1.0]],
+            "orientation": g.orientation_code(),
+            "shear_deg": g.shear_deg(),
+            "voxel_type": if v.voxels.as_i16().is_some() { "int16" } else { "float32" },
+            "padding_declared": v.has_padding(),
+            "hu": stats,
+            "metadata": meta,
+            "transfer_syntax": l.transfer_syntax_uid.as_deref().map(dicom::transfer_syntax::name),
+            "report": l.report,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    let [nz, ny, nx] = v.shape();
+    let sp = g.spacing_zyx_mm();
+    println!("shape (z,row,col):   {nz} x {ny} x {nx}");
+    println!("spacing (z,row,col): {:.5}, {:.5}, {:.5} mm", sp[0], sp[1], sp[2]);
+    println!("voxel size:          {:.4} x {:.4} x {:.4} mm = {:.4} mm³", sp[2], sp[1], sp[0], sp[0] * sp[1] * sp[2]);
+    let o = g.origin_mm;
+    println!("origin (LPS):        {:.3}, {:.3}, {:.3} mm", o.x, o.y, o.z);
+    let d = g.direction;
+    println!(
+        "direction (col|row|slice): [{:.4} {:.4} {:.4}] [{:.4} {:.4} {:.4}] [{:.4} {:.4} {:.4}]",
+        d.x_axis.x, d.x_axis.y, d.x_axis.z, d.y_axis.x, d.y_axis.y, d.y_axis.z, d.z_axis.x, d.z_axis.y, d.z_axis.z
+    );
+    println!("orientation:         {} (shear {:.2}°)", g.orientation_code(), g.shear_deg());
+    let e = g.extent_mm();
+    println!("extent:              {:.1} x {:.1} x {:.1} mm", e.x, e.y, e.z);
+    println!(
+        "HU:                  min {:.1}  max {:.1}  mean {:.4}  std {:.2}  ({})",
+        stats.min_hu,
+        stats.max_hu,
+        stats.mean_hu,
+        stats.std_hu,
+        if v.voxels.as_i16().is_some() { "int16" } else { "float32" }
+    );
+    println!("padding declared:    {}", if v.has_padding() { "yes" } else { "no" });
+    if let Some(ts) = &l.transfer_syntax_uid {
+        println!("transfer syntax:     {} ({ts})", dicom::transfer_syntax::name(ts));
+    }
+    if let Some(m) = &meta {
+        print_metadata(m, a.show_identifiers);
+    }
+    if let Some(r) = &l.report {
+        println!("validation:          {}", r.badge());
+        for i in &r.issues {
+            println!("  [{:?}] {}", i.severity, i.message);
+        }
+    }
+    Ok(())
+}
+
+fn print_metadata(m: &SeriesMetadata, show_identifiers: bool) {
+    let s = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    if show_identifiers {
+        println!("patient name:        {}", s(&m.patient_name));
+        println!("patient ID:          {}", s(&m.patient_id));
+        println!("birth date:          {}", s(&m.patient_birth_date));
+    } else if m.has_identifiers() {
+        println!("patient identifiers: present (hidden; --show-identifiers to print)");
+    }
+    println!("sex / age:           {} / {}", s(&m.patient_sex), s(&m.patient_age));
+    println!("identity removed:    {}", s(&m.patient_identity_removed));
+    println!("study date:          {}", s(&m.study_date));
+    println!("study / series:      {} / {}", s(&m.study_description), s(&m.series_description));
+    println!("modality:            {}", s(&m.modality));
+    println!("equipment:           {} {}", s(&m.manufacturer), s(&m.model));
+    println!("KVP:                 {}", m.kvp.map_or_else(|| "-".into(), |k| format!("{k}")));
+    println!("body part / position: {} / {}", s(&m.body_part), s(&m.patient_position));
+}
+
+fn run_convert(a: &ConvertArgs) -> anyhow::Result<()> {
+    let l = load_input(&a.source)?;
+    let t = Instant::now();
+    write_volume(&l.volume, &a.out)?;
+    timing(l.load_s, t.elapsed().as_secs_f64());
+    eprintln!("wrote {:?}", a.out);
+    Ok(())
+}
+
+/// Parse `1` or `x,y,z` into a spacing vector (mm).
+pub fn parse_spacing(s: &str) -> anyhow::Result<DVec3> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("spacing must be a number or x,y,z in mm, got {s:?}"))?;
+    match v.as_slice() {
+        [s] => Ok(DVec3::splat(*s)),
+        [x, y, z] => Ok(DVec3::new(*x, *y, *z)),
+        _ => bail!("spacing must be one value or three (x,y,z), got {s:?}"),
+    }
+}
+
+fn run_resample(a: &ResampleArgs) -> anyhow::Result<()> {
+    let l = load_input(&a.source)?;
+    let params = ResampleParams {
+        spacing_mm: parse_spacing(&a.spacing)?,
+        interpolation: if a.nearest { Interpolation::Nearest } else { Interpolation::Linear },
+        fill_hu: a.fill,
+    };
+    let t = Instant::now();
+    let out = resample(&l.volume, &params)?;
+    let op_s = t.elapsed().as_secs_f64();
+    write_volume(&out, &a.out)?;
+    timing(l.load_s, op_s);
+    let [nz, ny, nx] = out.shape();
+    let sp = out.geometry.spacing_zyx_mm();
+    eprintln!(
+        "resampled to {nz} x {ny} x {nx} at {}, {}, {} mm (z,row,col); wrote {:?}",
+        sp[0], sp[1], sp[2], a.out
+    );
+    Ok(())
+}
+
+fn run_histogram(a: &HistogramArgs) -> anyhow::Result<()> {
+    if !(a.max > a.min) || a.bins == 0 {
+        bail!("need --max > --min and --bins > 0");
+    }
+    let l = load_input(&a.source)?;
+    let h = ops::histogram(
+        &l.volume,
+        &HistogramParams {
+            min_hu: a.min,
+            max_hu: a.max,
+            bins: a.bins,
+        },
+    );
+    let p = ops::percentiles(&l.volume, &[1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0]);
+    println!(
+        "percentiles (HU): p1 {:.0}  p5 {:.0}  p25 {:.0}  p50 {:.0}  p75 {:.0}  p95 {:.0}  p99 {:.0}",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+    );
+    println!("below {}: {}   at/above {}: {}", a.min, h.below, a.max, h.above);
+    if let Some(csv) = &a.csv {
+        let mut text = String::from("bin_start_hu,bin_end_hu,count\n");
+        for (i, c) in h.counts.iter().enumerate() {
+            let lo = h.min_hu + i as f64 * h.bin_width_hu;
+            text.push_str(&format!("{lo},{},{c}\n", lo + h.bin_width_hu));
+        }
+        if csv.as_os_str() == "-" {
+            print!("{text}");
+        } else {
+            crate::io::write_atomic(csv, |w| w.write_all(text.as_bytes()))?;
+        }
+    }
+    if let Some(png) = &a.png {
+        let img = crate::export::plot::histogram_png(
+            &h,
+            &crate::export::plot::PlotOptions {
+                log_counts: !a.linear,
+                ..Default::default()
+            },
+        );
+        crate::export::write_png(png, &img)?;
+        eprintln!("wrote {png:?}");
+    }
+    Ok(())
+}
+
+fn run_phantom(a: &PhantomArgs) -> anyhow::Result<()> {
+    let dims: Vec<usize> = a
+        .dims
+        .split(',')
+        .map(|p| p.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .context("--dims must be slices,rows,cols")?;
+    let [nz, ny, nx] = dims[..] else {
+        bail!("--dims must be slices,rows,cols");
+    };
+    if nz == 0 || ny == 0 || nx == 0 || nz * ny * nx > 1 << 28 {
+        bail!("--dims out of range: {nz}x{ny}x{nx}");
+    }
+    let params = crate::phantom::PhantomParams {
+        dims: [nz, ny, nx],
+        seed: a.seed,
+        tilt_deg: a.tilt,
+        ..Default::default()
+    };
+    let ph = crate::phantom::chest(&params);
+    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {:?}", a.out))?;
+    let opts = dicom::write::SeriesWriteOptions {
+        shuffle_names: !a.ordered,
+        drop_slices: a.drop_slices.clone(),
+        seed: a.seed,
+        ..Default::default()
+    };
+    let files = dicom::write::write_series(&ph.volume, &a.out, &opts)?;
+    eprintln!("wrote {} slices to {:?}", files.len(), a.out);
+    if let Some(lp) = &a.labels {
+        if has_ext(lp, ".nrrd") {
+            crate::io::nrrd::write_nrrd_labels(lp, &ph.labels, &ph.volume.geometry, true)?;
+        } else {
+            let labels = Volume::from_i16(ph.labels.mapv(i16::from), ph.volume.geometry);
+            write_volume(&labels, lp)?;
+        }
+        eprintln!("wrote labels to {lp:?}");
+        for (value, name) in &ph.label_names {
+            println!("{value}\t{name}");
+        }
+    }
+    Ok(())
+}

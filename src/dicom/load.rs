@@ -1,0 +1,377 @@
+//! Decoding a [`SeriesLayout`] into a HU [`Volume`], in parallel.
+//!
+//! HU = stored × RescaleSlope + RescaleIntercept, per slice, honouring each
+//! slice's BitsStored and PixelRepresentation. Output is `i16` when every
+//! slice's rescale is integral and the results fit, else `f32`. Padding values
+//! stay as stored (converted like any value) and are recorded per slice.
+//! Declared sizes are checked against [`Limits`] before anything is allocated.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use dicom_core::DicomValue;
+use dicom_core::value::PrimitiveValue;
+use dicom_dictionary_std::tags;
+use dicom_pixeldata::PixelDecoder as _;
+use ndarray::{Array3, ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+use super::error::DicomError;
+use super::series::{FrameRef, SeriesLayout, Slot};
+use super::transfer_syntax;
+use crate::volume::{Padding, Volume, VolumeId, Voxels};
+
+/// Resource limits checked before allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest volume accepted, in voxels (default 2^30, 2 GiB as `i16`).
+    pub max_voxels: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_voxels: 1 << 30 }
+    }
+}
+
+/// Progress and cancellation hooks for long loads.
+#[derive(Clone, Copy, Default)]
+pub struct LoadControl<'a> {
+    /// Called with `(slices done, slices total)` from worker threads.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+    /// Set to `true` to stop early with [`DicomError::Cancelled`].
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl LoadControl<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Decode every slot of `layout` into a HU volume.
+pub fn load_volume(
+    layout: &SeriesLayout,
+    limits: &Limits,
+    control: &LoadControl,
+) -> Result<Volume, DicomError> {
+    let [nz, ny, nx] = layout.geometry.dims;
+    let first = layout
+        .slots
+        .iter()
+        .find_map(|s| match s {
+            Slot::Frame(f) => Some(f),
+            Slot::Gap => None,
+        })
+        .ok_or_else(|| DicomError::Assemble {
+            reason: "no frames to load".into(),
+        })?;
+    let voxels = (nz as u64)
+        .saturating_mul(ny as u64)
+        .saturating_mul(nx as u64);
+    if voxels > limits.max_voxels || nz == 0 || ny == 0 || nx == 0 {
+        return Err(DicomError::TooLarge {
+            rows: ny as u64,
+            cols: nx as u64,
+            frames: nz as u64,
+            limit_voxels: limits.max_voxels,
+            path: first.path.clone(),
+        });
+    }
+
+    let integral = layout.slots.iter().all(|s| match s {
+        Slot::Frame(f) => is_integral(f.rescale_slope) && is_integral(f.rescale_intercept),
+        Slot::Gap => true,
+    });
+    let voxels = if integral {
+        match fill::<i16>(layout, control) {
+            Ok(a) => Voxels::I16(a),
+            Err(FillError::OutOfRange) => Voxels::F32(fill_f32(layout, control)?),
+            Err(FillError::Dicom(e)) => return Err(e),
+        }
+    } else {
+        Voxels::F32(fill_f32(layout, control)?)
+    };
+
+    let padding_per_slice = layout
+        .slots
+        .iter()
+        .map(|s| match s {
+            Slot::Frame(f) => f.padding_stored.map(|(lo, hi)| {
+                let a = (lo * f.rescale_slope + f.rescale_intercept) as f32;
+                let b = (hi * f.rescale_slope + f.rescale_intercept) as f32;
+                Padding {
+                    lo_hu: a.min(b),
+                    hi_hu: a.max(b),
+                }
+            }),
+            Slot::Gap => None,
+        })
+        .collect();
+
+    Ok(Volume {
+        id: VolumeId::fresh(),
+        voxels,
+        geometry: layout.geometry,
+        padding_per_slice,
+    })
+}
+
+fn fill_f32(layout: &SeriesLayout, control: &LoadControl) -> Result<Array3<f32>, DicomError> {
+    fill::<f32>(layout, control).map_err(|e| match e {
+        FillError::Dicom(d) => d,
+        FillError::OutOfRange => DicomError::Assemble {
+            reason: "HU values out of range".into(),
+        },
+    })
+}
+
+fn is_integral(v: f64) -> bool {
+    (v - v.round()).abs() < 1e-9
+}
+
+enum FillError {
+    Dicom(DicomError),
+    OutOfRange,
+}
+
+impl From<DicomError> for FillError {
+    fn from(e: DicomError) -> Self {
+        Self::Dicom(e)
+    }
+}
+
+/// An output voxel type: how a stored value becomes HU.
+trait HuSample: Copy + Default + Send + Sync + 'static {
+    /// Convert one stored value; `None` when it does not fit.
+    fn convert(stored: i64, slope: f64, intercept: f64) -> Option<Self>;
+    fn lerp(a: Self, b: Self, t: f64) -> Self;
+}
+
+impl HuSample for i16 {
+    #[inline]
+    fn convert(stored: i64, slope: f64, intercept: f64) -> Option<Self> {
+        let hu = stored * slope.round() as i64 + intercept.round() as i64;
+        i16::try_from(hu).ok()
+    }
+    fn lerp(a: Self, b: Self, t: f64) -> Self {
+        (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as i16
+    }
+}
+
+impl HuSample for f32 {
+    #[inline]
+    fn convert(stored: i64, slope: f64, intercept: f64) -> Option<Self> {
+        Some((stored as f64 * slope + intercept) as f32)
+    }
+    fn lerp(a: Self, b: Self, t: f64) -> Self {
+        (f64::from(a) + (f64::from(b) - f64::from(a)) * t) as f32
+    }
+}
+
+/// Decode all frames into a new array, grouping frames by file so each file
+/// is opened and decoded once.
+fn fill<T: HuSample>(layout: &SeriesLayout, control: &LoadControl) -> Result<Array3<T>, FillError> {
+    let [nz, ny, nx] = layout.geometry.dims;
+    let mut out = Array3::<T>::default((nz, ny, nx));
+    {
+        let mut views: Vec<Option<ArrayViewMut2<T>>> = out.axis_iter_mut(Axis(0)).map(Some).collect();
+        let mut by_file: BTreeMap<&Path, Vec<(&FrameRef, ArrayViewMut2<T>)>> = BTreeMap::new();
+        for (z, slot) in layout.slots.iter().enumerate() {
+            if let (Slot::Frame(f), Some(view)) = (slot, views[z].take()) {
+                by_file.entry(f.path.as_path()).or_default().push((f, view));
+            }
+        }
+        let total = layout.frame_count();
+        let done = AtomicUsize::new(0);
+        by_file
+            .into_par_iter()
+            .try_for_each(|(path, frames)| -> Result<(), FillError> {
+                if control.cancelled() {
+                    return Err(DicomError::Cancelled.into());
+                }
+                let n = frames.len();
+                decode_file_into(path, frames)?;
+                let d = done.fetch_add(n, Ordering::Relaxed) + n;
+                if let Some(p) = control.progress {
+                    p(d, total);
+                }
+                Ok(())
+            })?;
+    }
+    fill_gaps(layout, &mut out);
+    Ok(out)
+}
+
+/// Linear interpolation of gap slices from the nearest frames below and above.
+fn fill_gaps<T: HuSample>(layout: &SeriesLayout, out: &mut Array3<T>) {
+    let is_frame = |z: usize| matches!(layout.slots[z], Slot::Frame(_));
+    for z in 0..layout.slots.len() {
+        if is_frame(z) {
+            continue;
+        }
+        let (Some(lo), Some(hi)) = ((0..z).rev().find(|&k| is_frame(k)), (z + 1..layout.slots.len()).find(|&k| is_frame(k)))
+        else {
+            continue;
+        };
+        let t = (z - lo) as f64 / (hi - lo) as f64;
+        let (below, rest) = out.view_mut().split_at(Axis(0), z);
+        let (mut target, above) = rest.split_at(Axis(0), 1);
+        let a = below.index_axis(Axis(0), lo);
+        let b = above.index_axis(Axis(0), hi - z - 1);
+        ndarray::Zip::from(target.index_axis_mut(Axis(0), 0))
+            .and(&a)
+            .and(&b)
+            .for_each(|o, &x, &y| *o = T::lerp(x, y, t));
+    }
+}
+
+/// Stored sample values of one frame, borrowed when the file is native.
+enum Samples<'a> {
+    U8(Cow<'a, [u8]>),
+    U16(Cow<'a, [u16]>),
+    I16(Cow<'a, [i16]>),
+    Bytes(Cow<'a, [u8]>, u16),
+}
+
+fn decode_file_into<T: HuSample>(path: &Path, frames: Vec<(&FrameRef, ArrayViewMut2<T>)>) -> Result<(), FillError> {
+    let first = frames[0].0;
+    transfer_syntax::check_decodable(&first.transfer_syntax_uid, path)?;
+    super::open::check_structure(path)?;
+    let obj = super::open::open_object(path, false)?;
+    let frame_len = first.rows as usize * first.cols as usize;
+    let pixel = obj
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .ok_or_else(|| DicomError::Attribute {
+            name: "PixelData",
+            tag: super::attrs::tag_text(tags::PIXEL_DATA),
+            path: path.to_owned(),
+        })?;
+
+    // Native data: read the parsed values directly, no copy.
+    let native: Option<Samples> = match pixel.value() {
+        DicomValue::Primitive(PrimitiveValue::U16(v)) if first.bits_allocated == 16 => Some(Samples::U16(Cow::Borrowed(&v[..]))),
+        DicomValue::Primitive(PrimitiveValue::I16(v)) if first.bits_allocated == 16 => Some(Samples::I16(Cow::Borrowed(&v[..]))),
+        DicomValue::Primitive(PrimitiveValue::U8(v)) if first.bits_allocated == 8 => Some(Samples::U8(Cow::Borrowed(&v[..]))),
+        _ => None,
+    };
+    let all = match native {
+        Some(s) => s,
+        None => {
+            let decoded = obj.decode_pixel_data().map_err(|e| decode_error(&e, path))?;
+            let bits = decoded.bits_allocated();
+            Samples::Bytes(Cow::Owned(decoded.into_data()), bits)
+        }
+    };
+    let available = match &all {
+        Samples::U8(v) => v.len(),
+        Samples::U16(v) => v.len(),
+        Samples::I16(v) => v.len(),
+        Samples::Bytes(v, bits) => v.len() / usize::from(bits.div_ceil(8).max(1)),
+    };
+
+    for (f, mut view) in frames {
+        let start = f.frame as usize * frame_len;
+        if available < start + frame_len {
+            let bytes_per = u64::from(f.bits_allocated.div_ceil(8));
+            return Err(DicomError::TruncatedPixelData {
+                expected: (start + frame_len) as u64 * bytes_per,
+                got: available as u64 * bytes_per,
+                path: path.to_owned(),
+            }
+            .into());
+        }
+        let out = view.as_slice_mut().ok_or_else(|| DicomError::Assemble {
+            reason: "output slice not contiguous".into(),
+        })?;
+        convert_frame(&all, start, f, out, path)?;
+    }
+    Ok(())
+}
+
+fn decode_error(e: &dicom_pixeldata::Error, path: &Path) -> DicomError {
+    DicomError::Decode {
+        reason: e.to_string(),
+        path: path.to_owned(),
+    }
+}
+
+/// Sign-extend a value stored in `bits` bits.
+#[inline]
+fn sign_extend(v: i64, bits: u16) -> i64 {
+    let shift = 64 - u32::from(bits.clamp(1, 64));
+    (v << shift) >> shift
+}
+
+fn convert_frame<T: HuSample>(
+    all: &Samples,
+    start: usize,
+    f: &FrameRef,
+    out: &mut [T],
+    path: &Path,
+) -> Result<(), FillError> {
+    let (slope, intercept) = (f.rescale_slope, f.rescale_intercept);
+    let signed = f.pixel_representation == 1;
+    let bits = if f.bits_stored == 0 { f.bits_allocated } else { f.bits_stored };
+    let n = out.len();
+    let mut ok = true;
+    let mut put = |out: &mut [T], it: &mut dyn Iterator<Item = i64>| {
+        for (o, s) in out.iter_mut().zip(it) {
+            let s = if signed { sign_extend(s, bits) } else { s };
+            match T::convert(s, slope, intercept) {
+                Some(v) => *o = v,
+                None => {
+                    ok = false;
+                    return;
+                }
+            }
+        }
+    };
+    match all {
+        Samples::U16(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
+        Samples::I16(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x as u16))),
+        Samples::U8(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
+        Samples::Bytes(v, bits_allocated) => match bits_allocated {
+            8 => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
+            16 => put(
+                out,
+                &mut v[start * 2..(start + n) * 2]
+                    .chunks_exact(2)
+                    .map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))),
+            ),
+            32 => put(
+                out,
+                &mut v[start * 4..(start + n) * 4]
+                    .chunks_exact(4)
+                    .map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            ),
+            other => {
+                return Err(DicomError::UnsupportedImage {
+                    what: format!("BitsAllocated {other}"),
+                    path: path.to_owned(),
+                }
+                .into());
+            }
+        },
+    }
+    if ok { Ok(()) } else { Err(FillError::OutOfRange) }
+}
+
+/// Convenience: the path of every frame file of a layout (deduplicated, sorted).
+pub fn layout_files(layout: &SeriesLayout) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = layout
+        .slots
+        .iter()
+        .filter_map(|s| match s {
+            Slot::Frame(f) => Some(f.path.clone()),
+            Slot::Gap => None,
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}

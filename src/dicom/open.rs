@@ -1,0 +1,278 @@
+//! Opening DICOM files safely and tolerantly.
+//!
+//! - [`check_structure`] walks the data set tokens of dicom-parser (an
+//!   iterative reader) before dicom-object builds the tree: dicom-object
+//!   builds and drops nested sequences recursively, so a hostile file with
+//!   thousands of nesting levels would overflow the stack, and a declared
+//!   length far beyond the file would make it allocate and zero gigabytes.
+//! - [`open_object`] opens with dicom-object; when its strict file-meta
+//!   reader refuses a file (an over-long AE title, no group length, no meta
+//!   group at all), it falls back to a tolerant reading of the meta group and
+//!   reads the data set with dicom-object's own data set reader.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex as _;
+use dicom_encoding::transfer_syntax::TransferSyntax;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
+use dicom_parser::dataset::DataToken;
+use dicom_parser::dataset::read::DataSetReader;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use super::attrs::tag_text;
+use super::error::DicomError;
+
+/// Deepest sequence nesting accepted (real data sets rarely exceed 10).
+pub const MAX_NESTING_DEPTH: usize = 128;
+
+const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+
+/// Where the data set of a file starts and how it is encoded.
+struct Located {
+    /// Byte offset of the first data set element.
+    offset: u64,
+    /// Transfer syntax UID (from the meta group, or guessed without one).
+    ts_uid: String,
+    /// MediaStorageSOPClassUID, if the meta group has it.
+    sop_class_uid: Option<String>,
+    /// MediaStorageSOPInstanceUID, if the meta group has it.
+    sop_instance_uid: Option<String>,
+}
+
+fn read_err(path: &Path, reason: impl Into<String>) -> DicomError {
+    DicomError::Read {
+        reason: reason.into(),
+        path: path.to_owned(),
+    }
+}
+
+/// Find the data set: after a (tolerantly read) meta group, or at the start
+/// of a file without one.
+fn locate(path: &Path) -> Result<Located, DicomError> {
+    let mut f = BufReader::new(File::open(path).map_err(|e| read_err(path, e.to_string()))?);
+    let mut head = [0u8; 132];
+    let n = read_up_to(&mut f, &mut head).map_err(|e| read_err(path, e.to_string()))?;
+    let meta_at = if n >= 132 && &head[128..132] == b"DICM" {
+        Some(132)
+    } else if n >= 4 && &head[0..4] == b"DICM" {
+        Some(4)
+    } else {
+        None
+    };
+    let Some(start) = meta_at else {
+        // No meta group: guess the encoding from the first element.
+        let ts = guess_encoding(&head[..n]).ok_or_else(|| read_err(path, "no DICOM preamble, meta group or recognisable data set"))?;
+        return Ok(Located {
+            offset: 0,
+            ts_uid: ts.to_owned(),
+            sop_class_uid: None,
+            sop_instance_uid: None,
+        });
+    };
+    f.seek(SeekFrom::Start(start)).map_err(|e| read_err(path, e.to_string()))?;
+    let mut offset = start;
+    let (mut ts_uid, mut sop_class_uid, mut sop_instance_uid) = (None, None, None);
+    // Meta elements are explicit VR little endian.
+    loop {
+        let mut h = [0u8; 8];
+        if read_up_to(&mut f, &mut h).map_err(|e| read_err(path, e.to_string()))? < 8 {
+            break;
+        }
+        let group = u16::from_le_bytes([h[0], h[1]]);
+        let element = u16::from_le_bytes([h[2], h[3]]);
+        if group != 0x0002 {
+            break;
+        }
+        let vr = [h[4], h[5]];
+        let (len, header_len) = if matches!(&vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"OD" | b"OL" | b"OV" | b"UC" | b"UR" | b"SV" | b"UV") {
+            let mut l = [0u8; 4];
+            f.read_exact(&mut l).map_err(|e| read_err(path, e.to_string()))?;
+            (u64::from(u32::from_le_bytes(l)), 12)
+        } else {
+            (u64::from(u16::from_le_bytes([h[6], h[7]])), 8)
+        };
+        if len > 64 * 1024 {
+            return Err(read_err(path, format!("meta element (0002,{element:04X}) declares {len} bytes")));
+        }
+        let mut value = vec![0u8; len as usize];
+        f.read_exact(&mut value).map_err(|e| read_err(path, e.to_string()))?;
+        offset += header_len + len;
+        let text = || {
+            String::from_utf8_lossy(&value)
+                .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                .to_owned()
+        };
+        match element {
+            0x0002 => sop_class_uid = Some(text()),
+            0x0003 => sop_instance_uid = Some(text()),
+            0x0010 => ts_uid = Some(text()),
+            _ => {}
+        }
+    }
+    let ts_uid = match ts_uid.filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => {
+            // Meta group without a transfer syntax: guess from the data set.
+            f.seek(SeekFrom::Start(offset)).map_err(|e| read_err(path, e.to_string()))?;
+            let mut probe = [0u8; 8];
+            let n = read_up_to(&mut f, &mut probe).map_err(|e| read_err(path, e.to_string()))?;
+            guess_encoding(&probe[..n])
+                .ok_or_else(|| read_err(path, "meta group has no transfer syntax and the data set is not recognisable"))?
+                .to_owned()
+        }
+    };
+    Ok(Located {
+        offset,
+        ts_uid,
+        sop_class_uid,
+        sop_instance_uid,
+    })
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Explicit or implicit VR, little or big endian, from the first element.
+fn guess_encoding(b: &[u8]) -> Option<&'static str> {
+    if b.len() < 8 {
+        return None;
+    }
+    let vr_like = b[4].is_ascii_uppercase() && b[5].is_ascii_uppercase();
+    let group_le = u16::from_le_bytes([b[0], b[1]]);
+    let group_be = u16::from_be_bytes([b[0], b[1]]);
+    // The first element of a data set is almost always in a low group
+    // (0008, or a private 0001..00FF).
+    let plausible = |g: u16| (0x0001..=0x00FF).contains(&g);
+    if plausible(group_le) {
+        Some(if vr_like { EXPLICIT_LE } else { IMPLICIT_LE })
+    } else if plausible(group_be) && vr_like {
+        Some(EXPLICIT_BE)
+    } else {
+        None
+    }
+}
+
+/// A reader positioned at the data set; inflated for the deflated syntax
+/// when `inflate` (dicom-object's data set reader inflates by itself, the
+/// token reader does not).
+fn dataset_reader(path: &Path, loc: &Located, inflate: bool) -> Result<Box<dyn Read>, DicomError> {
+    let mut f = BufReader::with_capacity(64 * 1024, File::open(path).map_err(|e| read_err(path, e.to_string()))?);
+    f.seek(SeekFrom::Start(loc.offset)).map_err(|e| read_err(path, e.to_string()))?;
+    Ok(if inflate && loc.ts_uid == DEFLATED {
+        Box::new(flate2::read::DeflateDecoder::new(f))
+    } else {
+        Box::new(f)
+    })
+}
+
+/// The syntax to read the data set with. Syntaxes unknown to the registry
+/// but known to be encapsulated (retired JPEG processes...) encode their data
+/// set as explicit VR little endian, so headers stay readable and the loader
+/// reports the unsupported pixel encoding by name.
+fn syntax<'a>(path: &Path, uid: &str) -> Result<&'a TransferSyntax, DicomError> {
+    if let Some(ts) = TransferSyntaxRegistry.get(uid) {
+        return Ok(ts);
+    }
+    if super::transfer_syntax::is_known_encapsulated(uid)
+        && let Some(ts) = TransferSyntaxRegistry.get(EXPLICIT_LE)
+    {
+        return Ok(ts);
+    }
+    Err(DicomError::UnsupportedTransferSyntax {
+        uid: uid.to_owned(),
+        name: super::transfer_syntax::name(uid),
+        path: path.to_owned(),
+    })
+}
+
+/// Walk the tokens up to the pixel data: fail on nesting deeper than
+/// [`MAX_NESTING_DEPTH`] or on a declared length beyond the end of the file
+/// ([`DicomError::TruncatedPixelData`] when it is the pixel data's).
+pub fn check_structure(path: &Path) -> Result<(), DicomError> {
+    let file_len = std::fs::metadata(path).map_err(|e| read_err(path, e.to_string()))?.len();
+    let loc = locate(path)?;
+    let ts = syntax(path, &loc.ts_uid)?;
+    let Ok(reader) = DataSetReader::new_with_ts(dataset_reader(path, &loc, true)?, ts) else {
+        return Ok(());
+    };
+    let mut depth = 0usize;
+    for token in reader {
+        // A token error is left for the real reader to report.
+        let Ok(token) = token else { return Ok(()) };
+        let declared = match &token {
+            DataToken::ElementHeader(h) => h.len.get().map(|l| (format!("element {}", tag_text(h.tag)), l)),
+            DataToken::SequenceStart { tag, len } => len.get().map(|l| (format!("sequence {}", tag_text(*tag)), l)),
+            DataToken::ItemStart { len } => len.get().map(|l| ("item".to_owned(), l)),
+            _ => None,
+        };
+        if let Some((what, len)) = declared
+            && u64::from(len) > file_len
+            && loc.ts_uid != DEFLATED
+        {
+            if let DataToken::ElementHeader(h) = &token
+                && depth == 0
+                && h.tag == tags::PIXEL_DATA
+            {
+                return Err(DicomError::TruncatedPixelData {
+                    expected: u64::from(len),
+                    got: file_len,
+                    path: path.to_owned(),
+                });
+            }
+            return Err(read_err(path, format!("{what} declares {len} bytes but the file has only {file_len}")));
+        }
+        match token {
+            DataToken::SequenceStart { .. } | DataToken::ItemStart { .. } => {
+                depth += 1;
+                if depth > 2 * MAX_NESTING_DEPTH {
+                    return Err(read_err(path, format!("sequences nested deeper than {MAX_NESTING_DEPTH} levels")));
+                }
+            }
+            DataToken::SequenceEnd | DataToken::ItemEnd => depth = depth.saturating_sub(1),
+            DataToken::ElementHeader(h) if depth == 0 && h.tag >= tags::PIXEL_DATA => break,
+            DataToken::PixelSequenceStart if depth == 0 => break,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Open a file: headers only (`until_pixel_data`) or whole. Strict
+/// dicom-object first, the tolerant path when that refuses the meta group.
+pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomObject, DicomError> {
+    let opts = OpenFileOptions::new();
+    let opts = if until_pixel_data { opts.read_until(tags::PIXEL_DATA) } else { opts };
+    match opts.open_file(path) {
+        Ok(o) => Ok(o),
+        Err(strict) => lenient(path).map_err(|_| read_err(path, strict.to_string().lines().next().unwrap_or("").to_owned())),
+    }
+}
+
+fn lenient(path: &Path) -> Result<DefaultDicomObject, DicomError> {
+    let loc = locate(path)?;
+    let ts = syntax(path, &loc.ts_uid)?;
+    let obj = InMemDicomObject::read_dataset_with_ts(dataset_reader(path, &loc, false)?, ts).map_err(|e| read_err(path, e.to_string()))?;
+    let attr = |tag| super::attrs::string(&obj, tag);
+    let meta = FileMetaTableBuilder::new()
+        .transfer_syntax(loc.ts_uid.as_str())
+        .media_storage_sop_class_uid(loc.sop_class_uid.clone().or_else(|| attr(tags::SOP_CLASS_UID)).unwrap_or_default())
+        .media_storage_sop_instance_uid(loc.sop_instance_uid.clone().or_else(|| attr(tags::SOP_INSTANCE_UID)).unwrap_or_default())
+        .build()
+        .map_err(|e| read_err(path, e.to_string()))?;
+    Ok(obj.with_exact_meta(meta))
+}

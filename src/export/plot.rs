@@ -1,0 +1,180 @@
+//! Small PNG plots drawn without a plotting library: a HU histogram with
+//! axes, tick labels (a built-in 3×5 digit font) and a log or linear scale.
+
+use image::{Rgb, RgbImage};
+
+use crate::volume::ops::Histogram;
+
+/// Options of [`histogram_png`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlotOptions {
+    /// Image width in pixels.
+    pub width: u32,
+    /// Image height in pixels.
+    pub height: u32,
+    /// Logarithmic count axis.
+    pub log_counts: bool,
+}
+
+impl Default for PlotOptions {
+    fn default() -> Self {
+        Self {
+            width: 900,
+            height: 420,
+            log_counts: true,
+        }
+    }
+}
+
+const BG: Rgb<u8> = Rgb([255, 255, 255]);
+const AXIS: Rgb<u8> = Rgb([40, 40, 40]);
+const GRID: Rgb<u8> = Rgb([225, 225, 225]);
+const BAR: Rgb<u8> = Rgb([46, 110, 180]);
+
+/// Draw a histogram: x = HU, y = count (log or linear), ticks every
+/// 250/500/1000 HU labelled.
+pub fn histogram_png(h: &Histogram, opts: &PlotOptions) -> RgbImage {
+    let (w, ht) = (opts.width.max(200), opts.height.max(120));
+    let mut img = RgbImage::from_pixel(w, ht, BG);
+    let (left, right, top, bottom) = (50i64, 15i64, 15i64, 30i64);
+    let pw = i64::from(w) - left - right;
+    let ph = i64::from(ht) - top - bottom;
+    let n = h.counts.len().max(1);
+    let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let scale = |c: u64| -> f64 {
+        if opts.log_counts {
+            if c == 0 { 0.0 } else { (1.0 + (c as f64).ln()) / (1.0 + max.ln()) }
+        } else {
+            c as f64 / max
+        }
+    };
+    let lo = h.min_hu;
+    let hi = h.min_hu + h.bin_width_hu * n as f64;
+    let x_of = |hu: f64| left + ((hu - lo) / (hi - lo) * pw as f64).round() as i64;
+
+    // grid + ticks
+    let span = hi - lo;
+    let step = if span > 3000.0 {
+        1000.0
+    } else if span > 1200.0 {
+        500.0
+    } else if span > 400.0 {
+        250.0
+    } else {
+        50.0
+    };
+    let mut t = (lo / step).ceil() * step;
+    while t <= hi {
+        let x = x_of(t);
+        vline(&mut img, x, top, top + ph, GRID);
+        vline(&mut img, x, top + ph, top + ph + 4, AXIS);
+        text(&mut img, &format!("{t:.0}"), x - 6, top + ph + 8, AXIS);
+        t += step;
+    }
+    // bars
+    for (i, &c) in h.counts.iter().enumerate() {
+        let x0 = left + (i as i64 * pw) / n as i64;
+        let x1 = (left + ((i as i64 + 1) * pw) / n as i64).max(x0 + 1);
+        let y = top + ph - (scale(c) * ph as f64).round() as i64;
+        for x in x0..x1 {
+            vline(&mut img, x, y, top + ph, BAR);
+        }
+    }
+    // axes
+    vline(&mut img, left, top, top + ph, AXIS);
+    hline(&mut img, left, left + pw, top + ph, AXIS);
+    text(&mut img, if opts.log_counts { "LOG" } else { "LIN" }, 6, top, AXIS);
+    text(&mut img, "HU", left + pw - 12, top + ph + 20, AXIS);
+    img
+}
+
+fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
+    if x >= 0 && y >= 0 && x < i64::from(img.width()) && y < i64::from(img.height()) {
+        img.put_pixel(x as u32, y as u32, c);
+    }
+}
+
+fn vline(img: &mut RgbImage, x: i64, y0: i64, y1: i64, c: Rgb<u8>) {
+    for y in y0.min(y1)..=y0.max(y1) {
+        put(img, x, y, c);
+    }
+}
+
+fn hline(img: &mut RgbImage, x0: i64, x1: i64, y: i64, c: Rgb<u8>) {
+    for x in x0.min(x1)..=x0.max(x1) {
+        put(img, x, y, c);
+    }
+}
+
+/// 3×5 glyphs, one row per `u8` (3 low bits, MSB left).
+fn glyph(ch: char) -> [u8; 5] {
+    match ch {
+        '0' => [7, 5, 5, 5, 7],
+        '1' => [2, 6, 2, 2, 7],
+        '2' => [7, 1, 7, 4, 7],
+        '3' => [7, 1, 7, 1, 7],
+        '4' => [5, 5, 7, 1, 1],
+        '5' => [7, 4, 7, 1, 7],
+        '6' => [7, 4, 7, 5, 7],
+        '7' => [7, 1, 1, 1, 1],
+        '8' => [7, 5, 7, 5, 7],
+        '9' => [7, 5, 7, 1, 7],
+        '-' => [0, 0, 7, 0, 0],
+        'H' => [5, 5, 7, 5, 5],
+        'U' => [5, 5, 5, 5, 7],
+        'L' => [4, 4, 4, 4, 7],
+        'O' => [7, 5, 5, 5, 7],
+        'G' => [7, 4, 5, 5, 7],
+        'I' => [7, 2, 2, 2, 7],
+        'N' => [5, 7, 7, 7, 5],
+        _ => [0; 5],
+    }
+}
+
+/// Draw text at 2× scale.
+fn text(img: &mut RgbImage, s: &str, x: i64, y: i64, c: Rgb<u8>) {
+    for (k, ch) in s.chars().enumerate() {
+        let g = glyph(ch);
+        let ox = x + k as i64 * 8;
+        for (row, bits) in g.iter().enumerate() {
+            for col in 0..3 {
+                if bits & (4 >> col) != 0 {
+                    for dy in 0..2 {
+                        for dx in 0..2 {
+                            put(img, ox + col * 2 + dx, y + row as i64 * 2 + dy, c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_drawn_where_counts_are() {
+        let h = Histogram {
+            min_hu: -1000.0,
+            bin_width_hu: 100.0,
+            counts: vec![0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5],
+            below: 0,
+            above: 0,
+        };
+        let img = histogram_png(
+            &h,
+            &PlotOptions {
+                width: 450,
+                height: 200,
+                log_counts: false,
+            },
+        );
+        let bar_pixels = img.pixels().filter(|p| **p == BAR).count();
+        assert!(bar_pixels > 100);
+        // no bar in the first (empty) bin column
+        let x_first = 50 + 2;
+        assert!((0..img.height()).all(|y| *img.get_pixel(x_first, y) != BAR));
+    }
+}

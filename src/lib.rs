@@ -1,0 +1,20 @@
+//! # Hounsfield
+//!
+//! A native CT viewer and workbench. The library holds every capability as a
+//! pure function; the binary (`hounsfield`) exposes them as a command line (and,
+//! later, a GUI). See `ARCHITECTURE.md` for the module map.
+//!
+//! - [`dicom`]: files → series → HU [`volume::Volume`] (the only module that
+//!   imports dicom-rs).
+//! - [`volume`]: the voxel data model, geometry (LPS mm) and pure volume
+//!   operations.
+//! - [`io`]: NIfTI, NRRD and NumPy readers/writers (atomic writes).
+//! - [`phantom`]: a deterministic synthetic chest CT with known labels.
+//! - [`cli`]: the `hounsfield` subcommands.
+
+pub mod cli;
+pub mod dicom;
+pub mod export;
+pub mod io;
+pub mod phantom;
+pub mod volume;
