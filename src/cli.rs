@@ -5,6 +5,7 @@
 //! stderr; results to stdout. Patient identifiers are printed only with
 //! `--show-identifiers`.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -264,8 +265,9 @@ fn run_info(a: &InfoArgs) -> anyhow::Result<()> {
     let v = &l.volume;
     let g = &v.geometry;
     let stats = ops::stats(v);
-    let meta = l.metadata.map(|m| if a.show_identifiers { m } else { m.redacted() });
+    let meta = l.metadata;
     if a.json {
+        let meta = meta.map(|m| if a.show_identifiers { m } else { m.redacted() });
         let w = g.world_from_voxel();
         let json = serde_json::json!({
             "shape_zyx": v.shape(),
@@ -292,29 +294,63 @@ fn run_info(a: &InfoArgs) -> anyhow::Result<()> {
     let [nz, ny, nx] = v.shape();
     let sp = g.spacing_zyx_mm();
     println!("shape (z,row,col):   {nz} x {ny} x {nx}");
-    println!("spacing (z,row,col): {:.5}, {:.5}, {:.5} mm", sp[0], sp[1], sp[2]);
-    println!("voxel size:          {:.4} x {:.4} x {:.4} mm = {:.4} mm³", sp[2], sp[1], sp[0], sp[0] * sp[1] * sp[2]);
+    println!(
+        "spacing (z,row,col): {:.5}, {:.5}, {:.5} mm",
+        sp[0], sp[1], sp[2]
+    );
+    println!(
+        "voxel size:          {:.4} x {:.4} x {:.4} mm = {:.4} mm³",
+        sp[2],
+        sp[1],
+        sp[0],
+        sp[0] * sp[1] * sp[2]
+    );
     let o = g.origin_mm;
     println!("origin (LPS):        {:.3}, {:.3}, {:.3} mm", o.x, o.y, o.z);
     let d = g.direction;
     println!(
         "direction (col|row|slice): [{:.4} {:.4} {:.4}] [{:.4} {:.4} {:.4}] [{:.4} {:.4} {:.4}]",
-        d.x_axis.x, d.x_axis.y, d.x_axis.z, d.y_axis.x, d.y_axis.y, d.y_axis.z, d.z_axis.x, d.z_axis.y, d.z_axis.z
+        d.x_axis.x,
+        d.x_axis.y,
+        d.x_axis.z,
+        d.y_axis.x,
+        d.y_axis.y,
+        d.y_axis.z,
+        d.z_axis.x,
+        d.z_axis.y,
+        d.z_axis.z
     );
-    println!("orientation:         {} (shear {:.2}°)", g.orientation_code(), g.shear_deg());
+    println!(
+        "orientation:         {} (shear {:.2}°)",
+        g.orientation_code(),
+        g.shear_deg()
+    );
     let e = g.extent_mm();
-    println!("extent:              {:.1} x {:.1} x {:.1} mm", e.x, e.y, e.z);
+    println!(
+        "extent:              {:.1} x {:.1} x {:.1} mm",
+        e.x, e.y, e.z
+    );
     println!(
         "HU:                  min {:.1}  max {:.1}  mean {:.4}  std {:.2}  ({})",
         stats.min_hu,
         stats.max_hu,
         stats.mean_hu,
         stats.std_hu,
-        if v.voxels.as_i16().is_some() { "int16" } else { "float32" }
+        if v.voxels.as_i16().is_some() {
+            "int16"
+        } else {
+            "float32"
+        }
     );
-    println!("padding declared:    {}", if v.has_padding() { "yes" } else { "no" });
+    println!(
+        "padding declared:    {}",
+        if v.has_padding() { "yes" } else { "no" }
+    );
     if let Some(ts) = &l.transfer_syntax_uid {
-        println!("transfer syntax:     {} ({ts})", dicom::transfer_syntax::name(ts));
+        println!(
+            "transfer syntax:     {} ({ts})",
+            dicom::transfer_syntax::name(ts)
+        );
     }
     if let Some(m) = &meta {
         print_metadata(m, a.show_identifiers);
@@ -337,14 +373,33 @@ fn print_metadata(m: &SeriesMetadata, show_identifiers: bool) {
     } else if m.has_identifiers() {
         println!("patient identifiers: present (hidden; --show-identifiers to print)");
     }
-    println!("sex / age:           {} / {}", s(&m.patient_sex), s(&m.patient_age));
+    println!(
+        "sex / age:           {} / {}",
+        s(&m.patient_sex),
+        s(&m.patient_age)
+    );
     println!("identity removed:    {}", s(&m.patient_identity_removed));
     println!("study date:          {}", s(&m.study_date));
-    println!("study / series:      {} / {}", s(&m.study_description), s(&m.series_description));
+    println!(
+        "study / series:      {} / {}",
+        s(&m.study_description),
+        s(&m.series_description)
+    );
     println!("modality:            {}", s(&m.modality));
-    println!("equipment:           {} {}", s(&m.manufacturer), s(&m.model));
-    println!("KVP:                 {}", m.kvp.map_or_else(|| "-".into(), |k| format!("{k}")));
-    println!("body part / position: {} / {}", s(&m.body_part), s(&m.patient_position));
+    println!(
+        "equipment:           {} {}",
+        s(&m.manufacturer),
+        s(&m.model)
+    );
+    println!(
+        "KVP:                 {}",
+        m.kvp.map_or_else(|| "-".into(), |k| format!("{k}"))
+    );
+    println!(
+        "body part / position: {} / {}",
+        s(&m.body_part),
+        s(&m.patient_position)
+    );
 }
 
 fn run_convert(a: &ConvertArgs) -> anyhow::Result<()> {
@@ -374,7 +429,11 @@ fn run_resample(a: &ResampleArgs) -> anyhow::Result<()> {
     let l = load_input(&a.source)?;
     let params = ResampleParams {
         spacing_mm: parse_spacing(&a.spacing)?,
-        interpolation: if a.nearest { Interpolation::Nearest } else { Interpolation::Linear },
+        interpolation: if a.nearest {
+            Interpolation::Nearest
+        } else {
+            Interpolation::Linear
+        },
         fill_hu: a.fill,
     };
     let t = Instant::now();
@@ -392,7 +451,7 @@ fn run_resample(a: &ResampleArgs) -> anyhow::Result<()> {
 }
 
 fn run_histogram(a: &HistogramArgs) -> anyhow::Result<()> {
-    if !(a.max > a.min) || a.bins == 0 {
+    if a.max.partial_cmp(&a.min) != Some(std::cmp::Ordering::Greater) || a.bins == 0 {
         bail!("need --max > --min and --bins > 0");
     }
     let l = load_input(&a.source)?;
@@ -409,12 +468,15 @@ fn run_histogram(a: &HistogramArgs) -> anyhow::Result<()> {
         "percentiles (HU): p1 {:.0}  p5 {:.0}  p25 {:.0}  p50 {:.0}  p75 {:.0}  p95 {:.0}  p99 {:.0}",
         p[0], p[1], p[2], p[3], p[4], p[5], p[6]
     );
-    println!("below {}: {}   at/above {}: {}", a.min, h.below, a.max, h.above);
+    println!(
+        "below {}: {}   at/above {}: {}",
+        a.min, h.below, a.max, h.above
+    );
     if let Some(csv) = &a.csv {
         let mut text = String::from("bin_start_hu,bin_end_hu,count\n");
         for (i, c) in h.counts.iter().enumerate() {
             let lo = h.min_hu + i as f64 * h.bin_width_hu;
-            text.push_str(&format!("{lo},{},{c}\n", lo + h.bin_width_hu));
+            writeln!(text, "{lo},{},{c}", lo + h.bin_width_hu).ok();
         }
         if csv.as_os_str() == "-" {
             print!("{text}");
@@ -459,6 +521,7 @@ fn run_phantom(a: &PhantomArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {:?}", a.out))?;
     let opts = dicom::write::SeriesWriteOptions {
         shuffle_names: !a.ordered,
+        instance_numbers_reversed_or_shuffled: !a.ordered,
         drop_slices: a.drop_slices.clone(),
         seed: a.seed,
         ..Default::default()

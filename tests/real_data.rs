@@ -1,5 +1,5 @@
 //! Known answers on the real DICOM data in `../shared/data` (its README has
-//! the reference values, computed with pydicom / SimpleITK / dcm2niix).
+//! the reference values, computed with `pydicom`, `SimpleITK`, `dcm2niix`).
 
 mod common;
 
@@ -8,7 +8,7 @@ use hounsfield::dicom::{self, IssueKind, LoadControl};
 use hounsfield::volume::Voxels;
 
 fn load(path: &std::path::Path) -> dicom::LoadedSeries {
-    dicom::load_series(path, None, &LoadControl::default()).unwrap()
+    dicom::load_series(path, None, &LoadControl::default()).expect("series loads")
 }
 
 fn i16s(v: &Voxels) -> &ndarray::Array3<i16> {
@@ -17,13 +17,18 @@ fn i16s(v: &Voxels) -> &ndarray::Array3<i16> {
 
 #[test]
 fn chest_ct_matches_reference_hash_shape_spacing_and_direction() {
-    let Some(dir) = data_dir("chest-ct") else { return };
+    let Some(dir) = data_dir("chest-ct") else {
+        return;
+    };
     let s = load(&dir);
     let v = &s.volume;
     assert_eq!(v.shape(), [141, 512, 512]);
     let sp = v.geometry.spacing_zyx_mm();
     assert!((sp[0] - 2.0).abs() < 1e-6, "{sp:?}");
-    assert!((sp[1] - 0.976_56).abs() < 1e-5 && (sp[2] - 0.976_56).abs() < 1e-5, "{sp:?}");
+    assert!(
+        (sp[1] - 0.976_56).abs() < 1e-5 && (sp[2] - 0.976_56).abs() < 1e-5,
+        "{sp:?}"
+    );
     // Axial, standard orientation: exact identity direction.
     let d = v.geometry.direction;
     assert_eq!(d, glam::DMat3::IDENTITY);
@@ -40,19 +45,29 @@ fn chest_ct_matches_reference_hash_shape_spacing_and_direction() {
 
 #[test]
 fn chest_ct_is_not_flipped_although_instance_numbers_run_against_z() {
-    let Some(dir) = data_dir("chest-ct") else { return };
+    let Some(dir) = data_dir("chest-ct") else {
+        return;
+    };
     let s = load(&dir);
     // z ascends along the normal: each slice's origin is above the previous one.
     let g = &s.volume.geometry;
     let z0 = g.world_of_voxel(glam::DVec3::ZERO).z;
     let z1 = g.world_of_voxel(glam::DVec3::new(0.0, 0.0, 1.0)).z;
-    assert!(z1 > z0, "slice 1 at {z1} mm must be above slice 0 at {z0} mm");
+    assert!(
+        z1 > z0,
+        "slice 1 at {z1} mm must be above slice 0 at {z0} mm"
+    );
     // And the headers really do run InstanceNumber the other way.
     let report = dicom::scan(&[dir]);
     let mut by_z: Vec<(f64, i64)> = report.series[0]
         .instances
         .iter()
-        .map(|h| (h.frames[0].position_mm.unwrap().z, h.instance_number.unwrap()))
+        .map(|h| {
+            (
+                h.frames[0].position_mm.unwrap().z,
+                h.instance_number.unwrap(),
+            )
+        })
         .collect();
     by_z.sort_by(|a, b| a.0.total_cmp(&b.0));
     assert!(by_z.first().unwrap().1 > by_z.last().unwrap().1);
@@ -60,7 +75,9 @@ fn chest_ct_is_not_flipped_although_instance_numbers_run_against_z() {
 
 #[test]
 fn lung_ct_64_matches_reference_hash_and_its_nrrd() {
-    let Some(dir) = data_dir("lung-ct-64") else { return };
+    let Some(dir) = data_dir("lung-ct-64") else {
+        return;
+    };
     let s = load(&dir.join("dicom"));
     let a = i16s(&s.volume.voxels);
     assert_eq!(s.volume.shape(), [79, 64, 64]);
@@ -79,14 +96,18 @@ fn lung_ct_64_matches_reference_hash_and_its_nrrd() {
     }
 }
 
-fn transfer_syntax_volume(name: &str) -> Option<Result<hounsfield::volume::Volume, dicom::DicomError>> {
+fn transfer_syntax_volume(
+    name: &str,
+) -> Option<Result<hounsfield::volume::Volume, dicom::DicomError>> {
     let dir = data_dir("transfer-syntaxes")?;
     Some(dicom::load_series(&dir.join(name), None, &LoadControl::default()).map(|s| s.volume))
 }
 
 #[test]
 fn every_lossless_transfer_syntax_decodes_to_the_reference_pixels() {
-    let Some(Ok(reference)) = transfer_syntax_volume("CTImage.dcm") else { return };
+    let Some(Ok(reference)) = transfer_syntax_volume("CTImage.dcm") else {
+        return;
+    };
     let reference = i16s(&reference.voxels).clone();
     let lossless = [
         "CTImage.dcm_LittleEndianImplicitTransferSyntax_1.2.840.10008.1.2.dcm",
@@ -100,8 +121,14 @@ fn every_lossless_transfer_syntax_decodes_to_the_reference_pixels() {
         "CTImage.dcm_RLELosslessTransferSyntax_1.2.840.10008.1.2.5.dcm",
     ];
     for name in lossless {
-        let v = transfer_syntax_volume(name).unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(i16s(&v.voxels), &reference, "{name} differs from CTImage.dcm");
+        let v = transfer_syntax_volume(name)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            i16s(&v.voxels),
+            &reference,
+            "{name} differs from CTImage.dcm"
+        );
     }
 }
 
@@ -110,15 +137,28 @@ fn every_lossless_transfer_syntax_decodes_to_the_reference_pixels() {
 /// (whose encoder rescaled the 16-bit CT into 8 bits) ≤ 40 HU.
 #[test]
 fn lossy_transfer_syntaxes_are_within_tolerance_or_a_clear_error() {
-    let Some(Ok(reference)) = transfer_syntax_volume("CTImage.dcm") else { return };
+    let Some(Ok(reference)) = transfer_syntax_volume("CTImage.dcm") else {
+        return;
+    };
     let reference = reference.voxels.to_f32();
     let cases = [
-        ("CTImage.dcm_JPEG2000TransferSyntax_1.2.840.10008.1.2.4.91.dcm", 2.0),
-        ("CTImage.dcm_JPEGLSLossyTransferSyntax_1.2.840.10008.1.2.4.81.dcm", 2.0),
-        ("CTImage.dcm_JPEGProcess1TransferSyntax_1.2.840.10008.1.2.4.50.dcm", 40.0),
+        (
+            "CTImage.dcm_JPEG2000TransferSyntax_1.2.840.10008.1.2.4.91.dcm",
+            2.0,
+        ),
+        (
+            "CTImage.dcm_JPEGLSLossyTransferSyntax_1.2.840.10008.1.2.4.81.dcm",
+            2.0,
+        ),
+        (
+            "CTImage.dcm_JPEGProcess1TransferSyntax_1.2.840.10008.1.2.4.50.dcm",
+            40.0,
+        ),
     ];
     for (name, tol) in cases {
-        let v = transfer_syntax_volume(name).unwrap().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let v = transfer_syntax_volume(name)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let got = v.voxels.to_f32();
         let mae = (&got - &reference).mapv(f32::abs).mean().unwrap();
         assert!(mae <= tol, "{name}: mean abs error {mae} HU > {tol}");
@@ -129,7 +169,10 @@ fn lossy_transfer_syntaxes_are_within_tolerance_or_a_clear_error() {
     let name = "CTImage.dcm_JPEGProcess2_4TransferSyntax_1.2.840.10008.1.2.4.51.dcm";
     match transfer_syntax_volume(name).unwrap() {
         Ok(v) => {
-            let mae = (&v.voxels.to_f32() - &reference).mapv(f32::abs).mean().unwrap();
+            let mae = (&v.voxels.to_f32() - &reference)
+                .mapv(f32::abs)
+                .mean()
+                .unwrap();
             assert!(mae <= 40.0, "{name}: mean abs error {mae}");
         }
         Err(e) => {
@@ -142,18 +185,31 @@ fn lossy_transfer_syntaxes_are_within_tolerance_or_a_clear_error() {
 #[test]
 fn unsupported_transfer_syntaxes_are_named_in_the_error() {
     for (file, expected) in [
-        ("CTImage.dcm_JPEGProcess10_12TransferSyntax_1.2.840.10008.1.2.4.55.dcm", "Process 10 & 12"),
-        ("CTImage.dcm_JPEGProcess6_8TransferSyntax_1.2.840.10008.1.2.4.53.dcm", "Process 6 & 8"),
+        (
+            "CTImage.dcm_JPEGProcess10_12TransferSyntax_1.2.840.10008.1.2.4.55.dcm",
+            "Process 10 & 12",
+        ),
+        (
+            "CTImage.dcm_JPEGProcess6_8TransferSyntax_1.2.840.10008.1.2.4.53.dcm",
+            "Process 6 & 8",
+        ),
     ] {
-        let Some(r) = transfer_syntax_volume(file) else { return };
+        let Some(r) = transfer_syntax_volume(file) else {
+            return;
+        };
         let msg = r.expect_err(file).to_string();
-        assert!(msg.contains(expected) && msg.contains("not supported"), "{msg}");
+        assert!(
+            msg.contains(expected) && msg.contains("not supported"),
+            "{msg}"
+        );
     }
 }
 
 #[test]
 fn seg_abdomen_spacing_comes_from_positions_not_slice_thickness() {
-    let Some(dir) = data_dir("seg-abdomen/ct") else { return };
+    let Some(dir) = data_dir("seg-abdomen/ct") else {
+        return;
+    };
     let s = load(&dir);
     assert_eq!(s.volume.shape()[0], 20);
     assert!((s.volume.geometry.spacing_zyx_mm()[0] - 2.0).abs() < 1e-4);
@@ -163,7 +219,9 @@ fn seg_abdomen_spacing_comes_from_positions_not_slice_thickness() {
 
 #[test]
 fn enhanced_multiframe_ct_loads_as_two_slices() {
-    let Some(dir) = data_dir("multiframe") else { return };
+    let Some(dir) = data_dir("multiframe") else {
+        return;
+    };
     let s = load(&dir.join("eCT_Supplemental.dcm"));
     assert_eq!(s.volume.shape(), [2, 512, 512]);
     let g = &s.volume.geometry;
@@ -175,13 +233,20 @@ fn enhanced_multiframe_ct_loads_as_two_slices() {
 
 #[test]
 fn seg_and_other_objects_are_listed_as_objects_not_series() {
-    let Some(dir) = data_dir("seg-dcmqi") else { return };
+    let Some(dir) = data_dir("seg-dcmqi") else {
+        return;
+    };
     let r = dicom::scan(&[dir]);
-    assert!(r.objects.iter().any(|o| o.kind == dicom::ObjectKind::Segmentation));
-    assert!(r
-        .series
-        .iter()
-        .all(|s| s.instances.iter().all(|i| i.kind == dicom::ObjectKind::Image)));
+    assert!(
+        r.objects
+            .iter()
+            .any(|o| o.kind == dicom::ObjectKind::Segmentation)
+    );
+    assert!(r.series.iter().all(|s| {
+        s.instances
+            .iter()
+            .all(|i| i.kind == dicom::ObjectKind::Image)
+    }));
 }
 
 /// Every file under `edge-cases/` (and the rest of the data): scanning and
@@ -189,9 +254,14 @@ fn seg_and_other_objects_are_listed_as_objects_not_series() {
 /// declared images are refused before allocating.
 #[test]
 fn hostile_files_never_panic() {
-    let Some(dir) = data_dir("edge-cases") else { return };
+    let Some(dir) = data_dir("edge-cases") else {
+        return;
+    };
     let report = dicom::scan(&[dir]);
-    assert!(report.failures.len() > 10, "hostile files must be reported, not dropped");
+    assert!(
+        report.failures.len() > 10,
+        "hostile files must be reported, not dropped"
+    );
     assert!(report.failures.iter().all(|f| !f.reason.is_empty()));
     let limits = dicom::Limits::default();
     let mut loaded = 0;
@@ -207,5 +277,8 @@ fn hostile_files_never_panic() {
         }
     }
     assert!(loaded > 20, "only {loaded} edge-case series loaded");
-    assert!(refused_large >= 2, "the 65535x65535 and 46341x46341 files must be refused");
+    assert!(
+        refused_large >= 2,
+        "the 65535x65535 and 46341x46341 files must be refused"
+    );
 }

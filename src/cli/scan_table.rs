@@ -72,12 +72,28 @@ fn print_table(r: &ScanReport, all_failures: bool) {
     } else {
         println!(
             "{:>4}  {:>5}  {:<4} {:<28} {:>6}  {:<9} {:<24} {:<4} {:<26} {:<5}",
-            "#", "num", "mod", "description", "slices", "matrix", "spacing z,row,col (mm)", "ori", "transfer syntax", "check"
+            "#",
+            "num",
+            "mod",
+            "description",
+            "slices",
+            "matrix",
+            "spacing z,row,col (mm)",
+            "ori",
+            "transfer syntax",
+            "check"
         );
     }
     for (i, s) in r.series.iter().enumerate() {
         let first = &s.instances[0];
-        let desc: String = s.metadata.series_description.clone().unwrap_or_default().chars().take(28).collect();
+        let desc: String = s
+            .metadata
+            .series_description
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(28)
+            .collect();
         let (slices, spacing, ori, badge) = match &s.layout {
             Ok(l) => {
                 let sp = l.geometry.spacing_zyx_mm();
@@ -90,11 +106,16 @@ fn print_table(r: &ScanReport, all_failures: bool) {
             }
             Err(_) => (s.frame_count().to_string(), "-".into(), "-".into(), "error"),
         };
-        let ts: String = dicom::transfer_syntax::name(s.transfer_syntax_uid()).chars().take(26).collect();
+        let ts: String = dicom::transfer_syntax::name(s.transfer_syntax_uid())
+            .chars()
+            .take(26)
+            .collect();
         println!(
             "{:>4}  {:>5}  {:<4} {:<28} {:>6}  {:<9} {:<24} {:<4} {:<26} {:<5}",
             format!("#{i}"),
-            first.series_number.map_or_else(|| "-".into(), |n| n.to_string()),
+            first
+                .series_number
+                .map_or_else(|| "-".into(), |n| n.to_string()),
             s.metadata.modality.as_deref().unwrap_or("-"),
             desc,
             slices,
@@ -122,7 +143,12 @@ fn print_table(r: &ScanReport, all_failures: bool) {
             println!(
                 "  {:<10} {:<30} {}",
                 o.kind.label(),
-                o.description.clone().unwrap_or_default().chars().take(30).collect::<String>(),
+                o.description
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(30)
+                    .collect::<String>(),
                 o.path.display()
             );
         }

@@ -45,7 +45,9 @@ pub enum DicomError {
     },
     /// The declared image size exceeds the configured limits; nothing was
     /// allocated.
-    #[error("declared image size {rows}x{cols}x{frames} exceeds the limit of {limit_voxels} voxels: {path:?}")]
+    #[error(
+        "declared image size {rows}x{cols}x{frames} exceeds the limit of {limit_voxels} voxels: {path:?}"
+    )]
     TooLarge {
         /// Declared rows.
         rows: u64,

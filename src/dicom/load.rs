@@ -32,7 +32,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_voxels: 1 << 30 }
+        Self {
+            max_voxels: 1 << 30,
+        }
     }
 }
 
@@ -177,7 +179,8 @@ fn fill<T: HuSample>(layout: &SeriesLayout, control: &LoadControl) -> Result<Arr
     let [nz, ny, nx] = layout.geometry.dims;
     let mut out = Array3::<T>::default((nz, ny, nx));
     {
-        let mut views: Vec<Option<ArrayViewMut2<T>>> = out.axis_iter_mut(Axis(0)).map(Some).collect();
+        let mut views: Vec<Option<ArrayViewMut2<T>>> =
+            out.axis_iter_mut(Axis(0)).map(Some).collect();
         let mut by_file: BTreeMap<&Path, Vec<(&FrameRef, ArrayViewMut2<T>)>> = BTreeMap::new();
         for (z, slot) in layout.slots.iter().enumerate() {
             if let (Slot::Frame(f), Some(view)) = (slot, views[z].take()) {
@@ -212,8 +215,10 @@ fn fill_gaps<T: HuSample>(layout: &SeriesLayout, out: &mut Array3<T>) {
         if is_frame(z) {
             continue;
         }
-        let (Some(lo), Some(hi)) = ((0..z).rev().find(|&k| is_frame(k)), (z + 1..layout.slots.len()).find(|&k| is_frame(k)))
-        else {
+        let (Some(lo), Some(hi)) = (
+            (0..z).rev().find(|&k| is_frame(k)),
+            (z + 1..layout.slots.len()).find(|&k| is_frame(k)),
+        ) else {
             continue;
         };
         let t = (z - lo) as f64 / (hi - lo) as f64;
@@ -236,7 +241,10 @@ enum Samples<'a> {
     Bytes(Cow<'a, [u8]>, u16),
 }
 
-fn decode_file_into<T: HuSample>(path: &Path, frames: Vec<(&FrameRef, ArrayViewMut2<T>)>) -> Result<(), FillError> {
+fn decode_file_into<T: HuSample>(
+    path: &Path,
+    frames: Vec<(&FrameRef, ArrayViewMut2<T>)>,
+) -> Result<(), FillError> {
     let first = frames[0].0;
     transfer_syntax::check_decodable(&first.transfer_syntax_uid, path)?;
     super::open::check_structure(path)?;
@@ -254,18 +262,25 @@ fn decode_file_into<T: HuSample>(path: &Path, frames: Vec<(&FrameRef, ArrayViewM
 
     // Native data: read the parsed values directly, no copy.
     let native: Option<Samples> = match pixel.value() {
-        DicomValue::Primitive(PrimitiveValue::U16(v)) if first.bits_allocated == 16 => Some(Samples::U16(Cow::Borrowed(&v[..]))),
-        DicomValue::Primitive(PrimitiveValue::I16(v)) if first.bits_allocated == 16 => Some(Samples::I16(Cow::Borrowed(&v[..]))),
-        DicomValue::Primitive(PrimitiveValue::U8(v)) if first.bits_allocated == 8 => Some(Samples::U8(Cow::Borrowed(&v[..]))),
+        DicomValue::Primitive(PrimitiveValue::U16(v)) if first.bits_allocated == 16 => {
+            Some(Samples::U16(Cow::Borrowed(&v[..])))
+        }
+        DicomValue::Primitive(PrimitiveValue::I16(v)) if first.bits_allocated == 16 => {
+            Some(Samples::I16(Cow::Borrowed(&v[..])))
+        }
+        DicomValue::Primitive(PrimitiveValue::U8(v)) if first.bits_allocated == 8 => {
+            Some(Samples::U8(Cow::Borrowed(&v[..])))
+        }
         _ => None,
     };
-    let all = match native {
-        Some(s) => s,
-        None => {
-            let decoded = obj.decode_pixel_data().map_err(|e| decode_error(&e, path))?;
-            let bits = decoded.bits_allocated();
-            Samples::Bytes(Cow::Owned(decoded.into_data()), bits)
-        }
+    let all = if let Some(s) = native {
+        s
+    } else {
+        let decoded = obj
+            .decode_pixel_data()
+            .map_err(|e| decode_error(&e, path))?;
+        let bits = decoded.bits_allocated();
+        Samples::Bytes(Cow::Owned(decoded.into_data()), bits)
     };
     let available = match &all {
         Samples::U8(v) => v.len(),
@@ -316,24 +331,30 @@ fn convert_frame<T: HuSample>(
 ) -> Result<(), FillError> {
     let (slope, intercept) = (f.rescale_slope, f.rescale_intercept);
     let signed = f.pixel_representation == 1;
-    let bits = if f.bits_stored == 0 { f.bits_allocated } else { f.bits_stored };
+    let bits = if f.bits_stored == 0 {
+        f.bits_allocated
+    } else {
+        f.bits_stored
+    };
     let n = out.len();
     let mut ok = true;
     let mut put = |out: &mut [T], it: &mut dyn Iterator<Item = i64>| {
         for (o, s) in out.iter_mut().zip(it) {
             let s = if signed { sign_extend(s, bits) } else { s };
-            match T::convert(s, slope, intercept) {
-                Some(v) => *o = v,
-                None => {
-                    ok = false;
-                    return;
-                }
+            if let Some(v) = T::convert(s, slope, intercept) {
+                *o = v;
+            } else {
+                ok = false;
+                return;
             }
         }
     };
     match all {
         Samples::U16(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
-        Samples::I16(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x as u16))),
+        Samples::I16(v) => put(
+            out,
+            &mut v[start..start + n].iter().map(|&x| i64::from(x as u16)),
+        ),
         Samples::U8(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
         Samples::Bytes(v, bits_allocated) => match bits_allocated {
             8 => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
@@ -358,7 +379,11 @@ fn convert_frame<T: HuSample>(
             }
         },
     }
-    if ok { Ok(()) } else { Err(FillError::OutOfRange) }
+    if ok {
+        Ok(())
+    } else {
+        Err(FillError::OutOfRange)
+    }
 }
 
 /// Convenience: the path of every frame file of a layout (deduplicated, sorted).

@@ -68,10 +68,13 @@ impl SeriesMetadata {
 
     /// True when the series still carries a patient name, ID or birth date.
     pub fn has_identifiers(&self) -> bool {
-        self.patient_name.is_some() || self.patient_id.is_some() || self.patient_birth_date.is_some()
+        self.patient_name.is_some()
+            || self.patient_id.is_some()
+            || self.patient_birth_date.is_some()
     }
 
     /// A copy without patient name, ID and birth date.
+    #[must_use]
     pub fn redacted(&self) -> Self {
         Self {
             patient_name: None,

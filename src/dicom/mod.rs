@@ -12,11 +12,11 @@
 //! redacts them; never log them.
 
 mod attrs;
-pub mod open;
 pub mod error;
 pub mod header;
 pub mod load;
 pub mod meta;
+pub mod open;
 pub mod report;
 pub mod scan;
 pub mod series;
@@ -87,7 +87,9 @@ pub fn select_series<'a>(
         .filter(|s| {
             s.key == sel
                 || s.key.starts_with(sel)
-                || s.instances[0].series_number.is_some_and(|n| n.to_string() == sel)
+                || s.instances[0]
+                    .series_number
+                    .is_some_and(|n| n.to_string() == sel)
         })
         .collect();
     match matches.as_slice() {

@@ -68,7 +68,12 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
     };
     let Some(start) = meta_at else {
         // No meta group: guess the encoding from the first element.
-        let ts = guess_encoding(&head[..n]).ok_or_else(|| read_err(path, "no DICOM preamble, meta group or recognisable data set"))?;
+        let ts = guess_encoding(&head[..n]).ok_or_else(|| {
+            read_err(
+                path,
+                "no DICOM preamble, meta group or recognisable data set",
+            )
+        })?;
         return Ok(Located {
             offset: 0,
             ts_uid: ts.to_owned(),
@@ -76,7 +81,8 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
             sop_instance_uid: None,
         });
     };
-    f.seek(SeekFrom::Start(start)).map_err(|e| read_err(path, e.to_string()))?;
+    f.seek(SeekFrom::Start(start))
+        .map_err(|e| read_err(path, e.to_string()))?;
     let mut offset = start;
     let (mut ts_uid, mut sop_class_uid, mut sop_instance_uid) = (None, None, None);
     // Meta elements are explicit VR little endian.
@@ -91,18 +97,38 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
             break;
         }
         let vr = [h[4], h[5]];
-        let (len, header_len) = if matches!(&vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"OD" | b"OL" | b"OV" | b"UC" | b"UR" | b"SV" | b"UV") {
+        let (len, header_len) = if matches!(
+            &vr,
+            b"OB"
+                | b"OW"
+                | b"OF"
+                | b"SQ"
+                | b"UT"
+                | b"UN"
+                | b"OD"
+                | b"OL"
+                | b"OV"
+                | b"UC"
+                | b"UR"
+                | b"SV"
+                | b"UV"
+        ) {
             let mut l = [0u8; 4];
-            f.read_exact(&mut l).map_err(|e| read_err(path, e.to_string()))?;
+            f.read_exact(&mut l)
+                .map_err(|e| read_err(path, e.to_string()))?;
             (u64::from(u32::from_le_bytes(l)), 12)
         } else {
             (u64::from(u16::from_le_bytes([h[6], h[7]])), 8)
         };
         if len > 64 * 1024 {
-            return Err(read_err(path, format!("meta element (0002,{element:04X}) declares {len} bytes")));
+            return Err(read_err(
+                path,
+                format!("meta element (0002,{element:04X}) declares {len} bytes"),
+            ));
         }
         let mut value = vec![0u8; len as usize];
-        f.read_exact(&mut value).map_err(|e| read_err(path, e.to_string()))?;
+        f.read_exact(&mut value)
+            .map_err(|e| read_err(path, e.to_string()))?;
         offset += header_len + len;
         let text = || {
             String::from_utf8_lossy(&value)
@@ -116,17 +142,22 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
             _ => {}
         }
     }
-    let ts_uid = match ts_uid.filter(|t| !t.is_empty()) {
-        Some(t) => t,
-        None => {
-            // Meta group without a transfer syntax: guess from the data set.
-            f.seek(SeekFrom::Start(offset)).map_err(|e| read_err(path, e.to_string()))?;
-            let mut probe = [0u8; 8];
-            let n = read_up_to(&mut f, &mut probe).map_err(|e| read_err(path, e.to_string()))?;
-            guess_encoding(&probe[..n])
-                .ok_or_else(|| read_err(path, "meta group has no transfer syntax and the data set is not recognisable"))?
-                .to_owned()
-        }
+    let ts_uid = if let Some(t) = ts_uid.filter(|t| !t.is_empty()) {
+        t
+    } else {
+        // Meta group without a transfer syntax: guess from the data set.
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| read_err(path, e.to_string()))?;
+        let mut probe = [0u8; 8];
+        let n = read_up_to(&mut f, &mut probe).map_err(|e| read_err(path, e.to_string()))?;
+        guess_encoding(&probe[..n])
+            .ok_or_else(|| {
+                read_err(
+                    path,
+                    "meta group has no transfer syntax and the data set is not recognisable",
+                )
+            })?
+            .to_owned()
     };
     Ok(Located {
         offset,
@@ -171,8 +202,12 @@ fn guess_encoding(b: &[u8]) -> Option<&'static str> {
 /// when `inflate` (dicom-object's data set reader inflates by itself, the
 /// token reader does not).
 fn dataset_reader(path: &Path, loc: &Located, inflate: bool) -> Result<Box<dyn Read>, DicomError> {
-    let mut f = BufReader::with_capacity(64 * 1024, File::open(path).map_err(|e| read_err(path, e.to_string()))?);
-    f.seek(SeekFrom::Start(loc.offset)).map_err(|e| read_err(path, e.to_string()))?;
+    let mut f = BufReader::with_capacity(
+        64 * 1024,
+        File::open(path).map_err(|e| read_err(path, e.to_string()))?,
+    );
+    f.seek(SeekFrom::Start(loc.offset))
+        .map_err(|e| read_err(path, e.to_string()))?;
     Ok(if inflate && loc.ts_uid == DEFLATED {
         Box::new(flate2::read::DeflateDecoder::new(f))
     } else {
@@ -204,7 +239,9 @@ fn syntax<'a>(path: &Path, uid: &str) -> Result<&'a TransferSyntax, DicomError> 
 /// [`MAX_NESTING_DEPTH`] or on a declared length beyond the end of the file
 /// ([`DicomError::TruncatedPixelData`] when it is the pixel data's).
 pub fn check_structure(path: &Path) -> Result<(), DicomError> {
-    let file_len = std::fs::metadata(path).map_err(|e| read_err(path, e.to_string()))?.len();
+    let file_len = std::fs::metadata(path)
+        .map_err(|e| read_err(path, e.to_string()))?
+        .len();
     let loc = locate(path)?;
     let ts = syntax(path, &loc.ts_uid)?;
     let Ok(reader) = DataSetReader::new_with_ts(dataset_reader(path, &loc, true)?, ts) else {
@@ -215,8 +252,13 @@ pub fn check_structure(path: &Path) -> Result<(), DicomError> {
         // A token error is left for the real reader to report.
         let Ok(token) = token else { return Ok(()) };
         let declared = match &token {
-            DataToken::ElementHeader(h) => h.len.get().map(|l| (format!("element {}", tag_text(h.tag)), l)),
-            DataToken::SequenceStart { tag, len } => len.get().map(|l| (format!("sequence {}", tag_text(*tag)), l)),
+            DataToken::ElementHeader(h) => h
+                .len
+                .get()
+                .map(|l| (format!("element {}", tag_text(h.tag)), l)),
+            DataToken::SequenceStart { tag, len } => len
+                .get()
+                .map(|l| (format!("sequence {}", tag_text(*tag)), l)),
             DataToken::ItemStart { len } => len.get().map(|l| ("item".to_owned(), l)),
             _ => None,
         };
@@ -234,13 +276,19 @@ pub fn check_structure(path: &Path) -> Result<(), DicomError> {
                     path: path.to_owned(),
                 });
             }
-            return Err(read_err(path, format!("{what} declares {len} bytes but the file has only {file_len}")));
+            return Err(read_err(
+                path,
+                format!("{what} declares {len} bytes but the file has only {file_len}"),
+            ));
         }
         match token {
             DataToken::SequenceStart { .. } | DataToken::ItemStart { .. } => {
                 depth += 1;
                 if depth > 2 * MAX_NESTING_DEPTH {
-                    return Err(read_err(path, format!("sequences nested deeper than {MAX_NESTING_DEPTH} levels")));
+                    return Err(read_err(
+                        path,
+                        format!("sequences nested deeper than {MAX_NESTING_DEPTH} levels"),
+                    ));
                 }
             }
             DataToken::SequenceEnd | DataToken::ItemEnd => depth = depth.saturating_sub(1),
@@ -256,22 +304,42 @@ pub fn check_structure(path: &Path) -> Result<(), DicomError> {
 /// dicom-object first, the tolerant path when that refuses the meta group.
 pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomObject, DicomError> {
     let opts = OpenFileOptions::new();
-    let opts = if until_pixel_data { opts.read_until(tags::PIXEL_DATA) } else { opts };
+    let opts = if until_pixel_data {
+        opts.read_until(tags::PIXEL_DATA)
+    } else {
+        opts
+    };
     match opts.open_file(path) {
         Ok(o) => Ok(o),
-        Err(strict) => lenient(path).map_err(|_| read_err(path, strict.to_string().lines().next().unwrap_or("").to_owned())),
+        Err(strict) => lenient(path).map_err(|_| {
+            read_err(
+                path,
+                strict.to_string().lines().next().unwrap_or("").to_owned(),
+            )
+        }),
     }
 }
 
 fn lenient(path: &Path) -> Result<DefaultDicomObject, DicomError> {
     let loc = locate(path)?;
     let ts = syntax(path, &loc.ts_uid)?;
-    let obj = InMemDicomObject::read_dataset_with_ts(dataset_reader(path, &loc, false)?, ts).map_err(|e| read_err(path, e.to_string()))?;
+    let obj = InMemDicomObject::read_dataset_with_ts(dataset_reader(path, &loc, false)?, ts)
+        .map_err(|e| read_err(path, e.to_string()))?;
     let attr = |tag| super::attrs::string(&obj, tag);
     let meta = FileMetaTableBuilder::new()
         .transfer_syntax(loc.ts_uid.as_str())
-        .media_storage_sop_class_uid(loc.sop_class_uid.clone().or_else(|| attr(tags::SOP_CLASS_UID)).unwrap_or_default())
-        .media_storage_sop_instance_uid(loc.sop_instance_uid.clone().or_else(|| attr(tags::SOP_INSTANCE_UID)).unwrap_or_default())
+        .media_storage_sop_class_uid(
+            loc.sop_class_uid
+                .clone()
+                .or_else(|| attr(tags::SOP_CLASS_UID))
+                .unwrap_or_default(),
+        )
+        .media_storage_sop_instance_uid(
+            loc.sop_instance_uid
+                .clone()
+                .or_else(|| attr(tags::SOP_INSTANCE_UID))
+                .unwrap_or_default(),
+        )
         .build()
         .map_err(|e| read_err(path, e.to_string()))?;
     Ok(obj.with_exact_meta(meta))

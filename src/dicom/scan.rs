@@ -68,7 +68,9 @@ impl SeriesInfo {
 
     /// Transfer syntax UID of the first instance.
     pub fn transfer_syntax_uid(&self) -> &str {
-        self.instances.first().map_or("", |i| i.transfer_syntax_uid.as_str())
+        self.instances
+            .first()
+            .map_or("", |i| i.transfer_syntax_uid.as_str())
     }
 }
 
@@ -95,7 +97,9 @@ pub fn collect_files(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<ScanFailure>) {
                 .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
-                .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                })
             {
                 match entry {
                     Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
@@ -209,7 +213,11 @@ pub fn scan(inputs: &[PathBuf]) -> ScanReport {
     series.sort_by(|a, b| {
         a.folder()
             .cmp(&b.folder())
-            .then(a.instances[0].series_number.cmp(&b.instances[0].series_number))
+            .then(
+                a.instances[0]
+                    .series_number
+                    .cmp(&b.instances[0].series_number),
+            )
             .then(a.key.cmp(&b.key))
     });
     ScanReport {
@@ -234,7 +242,11 @@ fn series_key(h: &InstanceHeader) -> (bool, String) {
             )
         },
     );
-    let folder = h.path.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let folder = h
+        .path
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     (
         false,
         format!(

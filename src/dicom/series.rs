@@ -113,12 +113,19 @@ impl Candidate<'_> {
     }
 
     fn order_key(&self) -> (i64, u32) {
-        (self.inst.instance_number.unwrap_or(i64::MAX), self.frame.frame)
+        (
+            self.inst.instance_number.unwrap_or(i64::MAX),
+            self.frame.frame,
+        )
     }
 }
 
+/// Orientation (rounded to 1e-3), rows, columns: frames with equal keys
+/// belong to one stack.
+type StackKey = (Option<[i64; 6]>, u32, u32);
+
 /// Key that separates frames of different stacks inside one series.
-fn stack_key(inst: &InstanceHeader, f: &FrameHeader) -> (Option<[i64; 6]>, u32, u32) {
+fn stack_key(inst: &InstanceHeader, f: &FrameHeader) -> StackKey {
     let o = f.orientation.map(|[a, b]| {
         let r = |v: f64| (v * 1000.0).round() as i64;
         [r(a.x), r(a.y), r(a.z), r(b.x), r(b.y), r(b.z)]
@@ -143,20 +150,27 @@ pub fn assemble(instances: &[InstanceHeader]) -> Result<SeriesLayout, DicomError
     }
 
     // 1. Localizers out (unless that leaves nothing).
-    let non_loc: Vec<&InstanceHeader> = images.iter().copied().filter(|i| !i.is_localizer()).collect();
+    let non_loc: Vec<&InstanceHeader> = images
+        .iter()
+        .copied()
+        .filter(|i| !i.is_localizer())
+        .collect();
     let images = if non_loc.is_empty() || non_loc.len() == images.len() {
         images
     } else {
         report.push(
             Severity::Warning,
             IssueKind::LocalizerExcluded,
-            format!("{} localizer image(s) excluded", images.len() - non_loc.len()),
+            format!(
+                "{} localizer image(s) excluded",
+                images.len() - non_loc.len()
+            ),
         );
         non_loc
     };
 
     // 2. Partition frames into stacks by orientation and matrix; keep the largest.
-    let mut stacks: BTreeMap<(Option<[i64; 6]>, u32, u32), Vec<Candidate>> = BTreeMap::new();
+    let mut stacks: BTreeMap<StackKey, Vec<Candidate>> = BTreeMap::new();
     for inst in &images {
         for frame in &inst.frames {
             stacks
@@ -177,9 +191,15 @@ pub fn assemble(instances: &[InstanceHeader]) -> Result<SeriesLayout, DicomError
             continue;
         }
         let (kind, what) = if key.1 != main_key.1 || key.2 != main_key.2 {
-            (IssueKind::MixedMatrix, format!("matrix {}x{}", key.2, key.1))
+            (
+                IssueKind::MixedMatrix,
+                format!("matrix {}x{}", key.2, key.1),
+            )
         } else {
-            (IssueKind::MixedOrientation, "another orientation".to_owned())
+            (
+                IssueKind::MixedOrientation,
+                "another orientation".to_owned(),
+            )
         };
         report.push(
             Severity::Warning,
@@ -226,16 +246,26 @@ pub fn assemble(instances: &[InstanceHeader]) -> Result<SeriesLayout, DicomError
     })
 }
 
-fn check_pixel_format(frames: &[Candidate], report: &mut ValidationReport) -> Result<(), DicomError> {
+fn check_pixel_format(
+    frames: &[Candidate],
+    report: &mut ValidationReport,
+) -> Result<(), DicomError> {
     let first = frames[0].inst;
     if let Err(e) = transfer_syntax::check_decodable(&first.transfer_syntax_uid, &first.path) {
-        report.push(Severity::Error, IssueKind::UnsupportedTransferSyntax, e.to_string());
+        report.push(
+            Severity::Error,
+            IssueKind::UnsupportedTransferSyntax,
+            e.to_string(),
+        );
         return Err(e);
     }
     for c in frames {
         let i = c.inst;
         let why = if i.samples_per_pixel != 1 {
-            Some(format!("{} samples per pixel (colour)", i.samples_per_pixel))
+            Some(format!(
+                "{} samples per pixel (colour)",
+                i.samples_per_pixel
+            ))
         } else if !matches!(i.bits_allocated, 8 | 16 | 32) {
             Some(format!("BitsAllocated {}", i.bits_allocated))
         } else if i
@@ -243,7 +273,10 @@ fn check_pixel_format(frames: &[Candidate], report: &mut ValidationReport) -> Re
             .as_deref()
             .is_some_and(|p| !p.starts_with("MONOCHROME"))
         {
-            Some(format!("photometric interpretation {}", i.photometric.as_deref().unwrap_or("")))
+            Some(format!(
+                "photometric interpretation {}",
+                i.photometric.as_deref().unwrap_or("")
+            ))
         } else {
             None
         };
@@ -261,7 +294,12 @@ fn check_pixel_format(frames: &[Candidate], report: &mut ValidationReport) -> Re
         .collect();
     let rescales: std::collections::BTreeSet<(u64, u64)> = frames
         .iter()
-        .map(|c| (c.frame.rescale_slope.to_bits(), c.frame.rescale_intercept.to_bits()))
+        .map(|c| {
+            (
+                c.frame.rescale_slope.to_bits(),
+                c.frame.rescale_intercept.to_bits(),
+            )
+        })
         .collect();
     if formats.len() > 1 || rescales.len() > 1 {
         report.push(
@@ -295,7 +333,10 @@ fn pixel_spacing(frames: &[Candidate], report: &mut ValidationReport) -> [f64; 2
         report.push(
             Severity::Warning,
             IssueKind::MixedPixelSpacing,
-            format!("PixelSpacing differs between frames; using {:.4}\\{:.4} mm", ps[0], ps[1]),
+            format!(
+                "PixelSpacing differs between frames; using {:.4}\\{:.4} mm",
+                ps[0], ps[1]
+            ),
         );
     }
     ps
@@ -331,14 +372,22 @@ fn place_by_position(
         );
     }
 
-    let positions: Vec<DVec3> = frames.iter().map(|c| c.frame.position_mm.unwrap_or_default()).collect();
+    let positions: Vec<DVec3> = frames
+        .iter()
+        .map(|c| c.frame.position_mm.unwrap_or_default())
+        .collect();
     let origin = positions[0];
     if frames.len() == 1 {
         let step = normal * assumed_spacing(frames[0].inst, report);
-        return (vec![Slot::Frame(frames[0].to_ref())], origin, [col_dir, row_dir], step);
+        return (
+            vec![Slot::Frame(frames[0].to_ref())],
+            origin,
+            [col_dir, row_dir],
+            step,
+        );
     }
 
-    let d: Vec<f64> = frames.iter().map(|c| dist(c)).collect();
+    let d: Vec<f64> = frames.iter().map(dist).collect();
     let mut gaps: Vec<f64> = d.windows(2).map(|w| w[1] - w[0]).collect();
     gaps.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
     let median = gaps[gaps.len() / 2];
@@ -361,7 +410,10 @@ fn place_by_position(
 
     if !missing.is_empty() {
         let total: usize = missing.iter().map(|m| m.1).sum();
-        let at: Vec<String> = missing.iter().map(|(s, n)| format!("{n} at slice {s}")).collect();
+        let at: Vec<String> = missing
+            .iter()
+            .map(|(s, n)| format!("{n} at slice {s}"))
+            .collect();
         report.push(
             Severity::Warning,
             IssueKind::MissingSlices,
@@ -374,7 +426,12 @@ fn place_by_position(
 
     // Uneven spacing: deviation of each frame from its grid position.
     let (worst_k, worst_dev) = (0..frames.len())
-        .map(|k| (k, (d[k] - d[0] - slot_of[k] as f64 * spacing_along_normal).abs()))
+        .map(|k| {
+            (
+                k,
+                (d[k] - d[0] - slot_of[k] as f64 * spacing_along_normal).abs(),
+            )
+        })
         .fold((0, 0.0), |acc, x| if x.1 > acc.1 { x } else { acc });
     if worst_dev > UNEVEN_ABSOLUTE_MM.max(UNEVEN_RELATIVE * spacing_along_normal.abs()) {
         report.push(
@@ -434,17 +491,21 @@ fn place_by_instance_number(
         .find_map(|c| c.frame.orientation)
         .unwrap_or([DVec3::X, DVec3::Y]);
     let normal = dirs[0].cross(dirs[1]).try_normalize().unwrap_or(DVec3::Z);
-    let origin = frames.iter().find_map(|c| c.frame.position_mm).unwrap_or(DVec3::ZERO);
+    let origin = frames
+        .iter()
+        .find_map(|c| c.frame.position_mm)
+        .unwrap_or(DVec3::ZERO);
     let spacing = assumed_spacing(frames[0].inst, report);
     let slots = frames.iter().map(|c| Slot::Frame(c.to_ref())).collect();
     (slots, origin, dirs, normal * spacing)
 }
 
 fn assumed_spacing(inst: &InstanceHeader, report: &mut ValidationReport) -> f64 {
-    let from_tags = inst
-        .spacing_between_slices_mm
-        .filter(|s| *s > 0.0)
-        .or(inst.frames.first().and_then(|f| f.slice_thickness_mm).filter(|s| *s > 0.0));
+    let from_tags = inst.spacing_between_slices_mm.filter(|s| *s > 0.0).or(inst
+        .frames
+        .first()
+        .and_then(|f| f.slice_thickness_mm)
+        .filter(|s| *s > 0.0));
     let spacing = from_tags.unwrap_or(1.0);
     if inst.frames.len() == 1 && inst.number_of_frames == 1 {
         report.push(

@@ -11,23 +11,71 @@ use super::error::DicomError;
 /// Encapsulated syntaxes the registry does not know (mostly retired JPEG
 /// processes), with their names from PS3.6.
 const UNREGISTERED: &[(&str, &str)] = &[
-    ("1.2.840.10008.1.2.4.52", "JPEG Extended (Process 3 & 5) (retired)"),
-    ("1.2.840.10008.1.2.4.53", "JPEG Spectral Selection, Non-Hierarchical (Process 6 & 8) (retired)"),
-    ("1.2.840.10008.1.2.4.54", "JPEG Spectral Selection, Non-Hierarchical (Process 7 & 9) (retired)"),
-    ("1.2.840.10008.1.2.4.55", "JPEG Full Progression, Non-Hierarchical (Process 10 & 12) (retired)"),
-    ("1.2.840.10008.1.2.4.56", "JPEG Full Progression, Non-Hierarchical (Process 11 & 13) (retired)"),
-    ("1.2.840.10008.1.2.4.58", "JPEG Lossless, Non-Hierarchical (Process 15) (retired)"),
-    ("1.2.840.10008.1.2.4.59", "JPEG Extended, Hierarchical (Process 16 & 18) (retired)"),
-    ("1.2.840.10008.1.2.4.60", "JPEG Extended, Hierarchical (Process 17 & 19) (retired)"),
-    ("1.2.840.10008.1.2.4.61", "JPEG Spectral Selection, Hierarchical (Process 20 & 22) (retired)"),
-    ("1.2.840.10008.1.2.4.62", "JPEG Spectral Selection, Hierarchical (Process 21 & 23) (retired)"),
-    ("1.2.840.10008.1.2.4.63", "JPEG Full Progression, Hierarchical (Process 24 & 26) (retired)"),
-    ("1.2.840.10008.1.2.4.64", "JPEG Full Progression, Hierarchical (Process 25 & 27) (retired)"),
-    ("1.2.840.10008.1.2.4.65", "JPEG Lossless, Hierarchical (Process 28) (retired)"),
-    ("1.2.840.10008.1.2.4.66", "JPEG Lossless, Hierarchical (Process 29) (retired)"),
+    (
+        "1.2.840.10008.1.2.4.52",
+        "JPEG Extended (Process 3 & 5) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.53",
+        "JPEG Spectral Selection, Non-Hierarchical (Process 6 & 8) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.54",
+        "JPEG Spectral Selection, Non-Hierarchical (Process 7 & 9) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.55",
+        "JPEG Full Progression, Non-Hierarchical (Process 10 & 12) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.56",
+        "JPEG Full Progression, Non-Hierarchical (Process 11 & 13) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.58",
+        "JPEG Lossless, Non-Hierarchical (Process 15) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.59",
+        "JPEG Extended, Hierarchical (Process 16 & 18) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.60",
+        "JPEG Extended, Hierarchical (Process 17 & 19) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.61",
+        "JPEG Spectral Selection, Hierarchical (Process 20 & 22) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.62",
+        "JPEG Spectral Selection, Hierarchical (Process 21 & 23) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.63",
+        "JPEG Full Progression, Hierarchical (Process 24 & 26) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.64",
+        "JPEG Full Progression, Hierarchical (Process 25 & 27) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.65",
+        "JPEG Lossless, Hierarchical (Process 28) (retired)",
+    ),
+    (
+        "1.2.840.10008.1.2.4.66",
+        "JPEG Lossless, Hierarchical (Process 29) (retired)",
+    ),
     ("1.2.840.10008.1.2.4.100", "MPEG2 Main Profile / Main Level"),
-    ("1.2.840.10008.1.2.4.102", "MPEG-4 AVC/H.264 High Profile / Level 4.1"),
-    ("1.2.840.10008.1.2.4.107", "HEVC/H.265 Main Profile / Level 5.1"),
+    (
+        "1.2.840.10008.1.2.4.102",
+        "MPEG-4 AVC/H.264 High Profile / Level 4.1",
+    ),
+    (
+        "1.2.840.10008.1.2.4.107",
+        "HEVC/H.265 Main Profile / Level 5.1",
+    ),
 ];
 
 /// Human-readable name of a transfer syntax UID.
@@ -36,10 +84,10 @@ pub fn name(uid: &str) -> String {
     if let Some(ts) = TransferSyntaxRegistry.get(uid) {
         return ts.name().to_owned();
     }
-    UNREGISTERED
-        .iter()
-        .find(|(u, _)| *u == uid)
-        .map_or_else(|| format!("unknown transfer syntax {uid}"), |(_, n)| (*n).to_owned())
+    UNREGISTERED.iter().find(|(u, _)| *u == uid).map_or_else(
+        || format!("unknown transfer syntax {uid}"),
+        |(_, n)| (*n).to_owned(),
+    )
 }
 
 /// True for encapsulated syntaxes the registry does not know, whose data

@@ -43,7 +43,11 @@ pub fn histogram_png(h: &Histogram, opts: &PlotOptions) -> RgbImage {
     let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
     let scale = |c: u64| -> f64 {
         if opts.log_counts {
-            if c == 0 { 0.0 } else { (1.0 + (c as f64).ln()) / (1.0 + max.ln()) }
+            if c == 0 {
+                0.0
+            } else {
+                (1.0 + (c as f64).ln()) / (1.0 + max.ln())
+            }
         } else {
             c as f64 / max
         }
@@ -83,7 +87,13 @@ pub fn histogram_png(h: &Histogram, opts: &PlotOptions) -> RgbImage {
     // axes
     vline(&mut img, left, top, top + ph, AXIS);
     hline(&mut img, left, left + pw, top + ph, AXIS);
-    text(&mut img, if opts.log_counts { "LOG" } else { "LIN" }, 6, top, AXIS);
+    text(
+        &mut img,
+        if opts.log_counts { "LOG" } else { "LIN" },
+        6,
+        top,
+        AXIS,
+    );
     text(&mut img, "HU", left + pw - 12, top + ph + 20, AXIS);
     img
 }
@@ -109,7 +119,7 @@ fn hline(img: &mut RgbImage, x0: i64, x1: i64, y: i64, c: Rgb<u8>) {
 /// 3×5 glyphs, one row per `u8` (3 low bits, MSB left).
 fn glyph(ch: char) -> [u8; 5] {
     match ch {
-        '0' => [7, 5, 5, 5, 7],
+        '0' | 'O' => [7, 5, 5, 5, 7],
         '1' => [2, 6, 2, 2, 7],
         '2' => [7, 1, 7, 4, 7],
         '3' => [7, 1, 7, 1, 7],
@@ -123,7 +133,6 @@ fn glyph(ch: char) -> [u8; 5] {
         'H' => [5, 5, 7, 5, 5],
         'U' => [5, 5, 5, 5, 7],
         'L' => [4, 4, 4, 4, 7],
-        'O' => [7, 5, 5, 5, 7],
         'G' => [7, 4, 5, 5, 7],
         'I' => [7, 2, 2, 2, 7],
         'N' => [5, 7, 7, 7, 5],

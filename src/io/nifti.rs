@@ -26,9 +26,9 @@
 //!   only the sform is exact there;
 //! - `pixdim[1..=3] = spacing_mm`, `xyzt_units` = mm, `scl_slope = 1`,
 //!   `scl_inter = 0`, description `Hounsfield`, and datatype `int16` or
-//!   `float32` following the voxels. The crate itself sets `dim` (unused
-//!   `dim[4..]` are 0), `datatype`, `bitpix`, `vox_offset`, the scaling pair
-//!   and the magic from the data it is given.
+//!   `float32` following the voxels. The crate itself sets `dim`,
+//!   `datatype`, `bitpix`, `vox_offset`, the scaling pair and the magic from
+//!   the data it is given.
 //!
 //! The write is atomic: the crate writes a temporary file in the target's
 //! directory (its name ends in `.nii` or `.nii.gz`, from which the crate
@@ -387,9 +387,11 @@ fn crate_error(path: &Path, e: NiftiError) -> IoError {
         NiftiError::UnsupportedDataType(t) | NiftiError::InvalidTypeConversion(t, _) => {
             IoError::unsupported(path, format!("NIfTI datatype {t:?}"))
         }
-        NiftiError::ReserveVolume(_, e) => {
-            IoError::io("reading", path, io::Error::new(io::ErrorKind::OutOfMemory, e))
-        }
+        NiftiError::ReserveVolume(_, e) => IoError::io(
+            "reading",
+            path,
+            io::Error::new(io::ErrorKind::OutOfMemory, e),
+        ),
         other => IoError::format(path, other.to_string()),
     }
 }

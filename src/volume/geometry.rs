@@ -74,7 +74,12 @@ impl Geometry {
     /// Angle in degrees between the slice axis and the slice normal: 0 for an
     /// ordinary stack, the gantry tilt for a sheared one.
     pub fn shear_deg(&self) -> f64 {
-        let cos = self.direction.z_axis.dot(self.slice_normal()).abs().min(1.0);
+        let cos = self
+            .direction
+            .z_axis
+            .dot(self.slice_normal())
+            .abs()
+            .min(1.0);
         cos.acos().to_degrees()
     }
 

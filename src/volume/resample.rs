@@ -192,7 +192,9 @@ pub fn resample_array<T: Sample>(
     params: &ResampleParams,
 ) -> Array3<T> {
     let m = in_from_out.matrix3;
-    let off_diagonal = [m.x_axis.y, m.x_axis.z, m.y_axis.x, m.y_axis.z, m.z_axis.x, m.z_axis.y];
+    let off_diagonal = [
+        m.x_axis.y, m.x_axis.z, m.y_axis.x, m.y_axis.z, m.z_axis.x, m.z_axis.y,
+    ];
     let axis_aligned = off_diagonal.iter().all(|v| v.abs() < 1e-9);
     if axis_aligned && params.interpolation == Interpolation::Linear {
         separable_linear(input, in_from_out, out_dims, params.fill_hu)
@@ -221,7 +223,12 @@ fn axis_weights(n_in: usize, n_out: usize, scale: f64, offset: f64) -> Vec<Optio
         .collect()
 }
 
-fn separable_linear<T: Sample>(input: &Array3<T>, f: &DAffine3, out_dims: [usize; 3], fill: f32) -> Array3<T> {
+fn separable_linear<T: Sample>(
+    input: &Array3<T>,
+    f: &DAffine3,
+    out_dims: [usize; 3],
+    fill: f32,
+) -> Array3<T> {
     let (nz, ny, nx) = input.dim();
     let wx = axis_weights(nx, out_dims[2], f.matrix3.x_axis.x, f.translation.x);
     let wy = axis_weights(ny, out_dims[1], f.matrix3.y_axis.y, f.translation.y);
@@ -249,7 +256,7 @@ fn separable_linear<T: Sample>(input: &Array3<T>, f: &DAffine3, out_dims: [usize
                 p
             };
             // 2. along x for every input row
-            let rows = resample_rows(plane.view(), &wx, fill);
+            let rows = resample_rows(&plane.view(), &wx, fill);
             // 3. along y
             for (oy, wy) in wy.iter().enumerate() {
                 let mut out_row = slice.index_axis_mut(Axis(0), oy);
@@ -258,7 +265,9 @@ fn separable_linear<T: Sample>(input: &Array3<T>, f: &DAffine3, out_dims: [usize
                     Some((y0, ty)) => {
                         let r0 = rows.index_axis(Axis(0), y0);
                         if ty == 0.0 || ny == 1 {
-                            ndarray::Zip::from(&mut out_row).and(&r0).for_each(|o, &a| *o = T::from_f32(a));
+                            ndarray::Zip::from(&mut out_row)
+                                .and(&r0)
+                                .for_each(|o, &a| *o = T::from_f32(a));
                         } else {
                             let r1 = rows.index_axis(Axis(0), y0 + 1);
                             ndarray::Zip::from(&mut out_row)
@@ -273,13 +282,14 @@ fn separable_linear<T: Sample>(input: &Array3<T>, f: &DAffine3, out_dims: [usize
     out
 }
 
-fn resample_rows(plane: ArrayView2<f32>, wx: &[Option<(usize, f32)>], fill: f32) -> Array2<f32> {
+fn resample_rows(plane: &ArrayView2<f32>, wx: &[Option<(usize, f32)>], fill: f32) -> Array2<f32> {
     let (ny, nx) = plane.dim();
     let mut rows = Array2::<f32>::zeros((ny, wx.len()));
     for (src, mut dst) in plane.outer_iter().zip(rows.outer_iter_mut()) {
-        let src: std::borrow::Cow<[f32]> = src
-            .as_slice()
-            .map_or_else(|| std::borrow::Cow::Owned(src.to_vec()), std::borrow::Cow::Borrowed);
+        let src: std::borrow::Cow<[f32]> = src.as_slice().map_or_else(
+            || std::borrow::Cow::Owned(src.to_vec()),
+            std::borrow::Cow::Borrowed,
+        );
         for (o, w) in dst.iter_mut().zip(wx) {
             *o = match *w {
                 None => fill,
@@ -291,43 +301,59 @@ fn resample_rows(plane: ArrayView2<f32>, wx: &[Option<(usize, f32)>], fill: f32)
     rows
 }
 
-fn direct<T: Sample>(input: &Array3<T>, f: &DAffine3, out_dims: [usize; 3], params: &ResampleParams) -> Array3<T> {
+fn direct<T: Sample>(
+    input: &Array3<T>,
+    f: &DAffine3,
+    out_dims: [usize; 3],
+    params: &ResampleParams,
+) -> Array3<T> {
     let (nz, ny, nx) = input.dim();
     let fill = T::from_f32(params.fill_hu);
     let eps = 1e-6;
     let max = DVec3::new((nx - 1) as f64, (ny - 1) as f64, (nz - 1) as f64);
     let mut out = Array3::<T>::default((out_dims[0], out_dims[1], out_dims[2]));
     let at = |x: usize, y: usize, z: usize| input[[z, y, x]].to_f32();
-    out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(k, mut slice)| {
-        for j in 0..out_dims[1] {
-            for i in 0..out_dims[2] {
-                let c = f.transform_point3(DVec3::new(i as f64, j as f64, k as f64));
-                if c.cmplt(DVec3::splat(-eps)).any() || c.cmpgt(max + eps).any() {
-                    slice[[j, i]] = fill;
-                    continue;
+    out.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(k, mut slice)| {
+            for j in 0..out_dims[1] {
+                for i in 0..out_dims[2] {
+                    let c = f.transform_point3(DVec3::new(i as f64, j as f64, k as f64));
+                    if c.cmplt(DVec3::splat(-eps)).any() || c.cmpgt(max + eps).any() {
+                        slice[[j, i]] = fill;
+                        continue;
+                    }
+                    let c = c.clamp(DVec3::ZERO, max);
+                    slice[[j, i]] = match params.interpolation {
+                        Interpolation::Nearest => {
+                            let r = c.round();
+                            input[[r.z as usize, r.y as usize, r.x as usize]]
+                        }
+                        Interpolation::Linear => {
+                            let x0 = (c.x.floor() as usize).min(nx.saturating_sub(2));
+                            let y0 = (c.y.floor() as usize).min(ny.saturating_sub(2));
+                            let z0 = (c.z.floor() as usize).min(nz.saturating_sub(2));
+                            let (x1, y1, z1) = (
+                                (x0 + 1).min(nx - 1),
+                                (y0 + 1).min(ny - 1),
+                                (z0 + 1).min(nz - 1),
+                            );
+                            let (tx, ty, tz) = (
+                                (c.x - x0 as f64) as f32,
+                                (c.y - y0 as f64) as f32,
+                                (c.z - z0 as f64) as f32,
+                            );
+                            let l = |a: f32, b: f32, t: f32| a + (b - a) * t;
+                            let c00 = l(at(x0, y0, z0), at(x1, y0, z0), tx);
+                            let c10 = l(at(x0, y1, z0), at(x1, y1, z0), tx);
+                            let c01 = l(at(x0, y0, z1), at(x1, y0, z1), tx);
+                            let c11 = l(at(x0, y1, z1), at(x1, y1, z1), tx);
+                            T::from_f32(l(l(c00, c10, ty), l(c01, c11, ty), tz))
+                        }
+                    };
                 }
-                let c = c.clamp(DVec3::ZERO, max);
-                slice[[j, i]] = match params.interpolation {
-                    Interpolation::Nearest => {
-                        let r = c.round();
-                        input[[r.z as usize, r.y as usize, r.x as usize]]
-                    }
-                    Interpolation::Linear => {
-                        let x0 = (c.x.floor() as usize).min(nx.saturating_sub(2));
-                        let y0 = (c.y.floor() as usize).min(ny.saturating_sub(2));
-                        let z0 = (c.z.floor() as usize).min(nz.saturating_sub(2));
-                        let (x1, y1, z1) = ((x0 + 1).min(nx - 1), (y0 + 1).min(ny - 1), (z0 + 1).min(nz - 1));
-                        let (tx, ty, tz) = ((c.x - x0 as f64) as f32, (c.y - y0 as f64) as f32, (c.z - z0 as f64) as f32);
-                        let l = |a: f32, b: f32, t: f32| a + (b - a) * t;
-                        let c00 = l(at(x0, y0, z0), at(x1, y0, z0), tx);
-                        let c10 = l(at(x0, y1, z0), at(x1, y1, z0), tx);
-                        let c01 = l(at(x0, y0, z1), at(x1, y0, z1), tx);
-                        let c11 = l(at(x0, y1, z1), at(x1, y1, z1), tx);
-                        T::from_f32(l(l(c00, c10, ty), l(c01, c11, ty), tz))
-                    }
-                };
             }
-        }
-    });
+        });
     out
 }

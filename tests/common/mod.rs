@@ -37,7 +37,11 @@ pub fn sha256_i16(values: impl Iterator<Item = i16>) -> String {
         }
     }
     h.update(&buf);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    h.finalize().iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        write!(s, "{b:02x}").ok();
+        s
+    })
 }
 
 /// A fresh temporary folder.

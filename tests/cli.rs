@@ -1,0 +1,171 @@
+//! The `hounsfield` binary end to end: phantom → scan → info → convert →
+//! resample → histogram, and one-line errors with a non-zero exit code.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hounsfield"))
+        .args(args)
+        .output()
+        .expect("run hounsfield")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn phantom_scan_info_convert_resample_histogram() {
+    let tmp = common::tempdir();
+    let series = tmp.path().join("series");
+    let labels = tmp.path().join("labels.nii.gz");
+    let names = ok(&[
+        "phantom",
+        "--out",
+        s(&series),
+        "--dims",
+        "24,48,48",
+        "--drop-slices",
+        "7",
+        "--labels",
+        s(&labels),
+    ]);
+    assert!(
+        names.contains("liver") && names.contains("tumour"),
+        "{names}"
+    );
+    assert!(labels.exists());
+
+    let table = ok(&["scan", s(&series)]);
+    assert!(
+        table.contains("24") && table.contains("missing slice"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["scan", "--json", s(&series)])).unwrap();
+    assert_eq!(json["series"][0]["shape_zyx"][0], 24);
+    assert_eq!(json["series"][0]["validation"], "warn");
+
+    let info = ok(&["info", s(&series)]);
+    assert!(info.contains("shape (z,row,col):   24 x 48 x 48"), "{info}");
+    assert!(
+        info.contains("hidden"),
+        "identifiers hidden by default: {info}"
+    );
+    assert!(!info.contains("Phantom^Chest"));
+    let with_ids = ok(&["info", "--show-identifiers", s(&series)]);
+    assert!(with_ids.contains("Phantom^Chest"));
+    let info_json: serde_json::Value =
+        serde_json::from_str(&ok(&["info", "--json", s(&series)])).unwrap();
+    assert_eq!(info_json["shape_zyx"][1], 48);
+    assert!(info_json["metadata"]["patient_name"].is_null());
+
+    for ext in ["npy", "nii", "nii.gz", "nrrd"] {
+        let out = tmp.path().join(format!("vol.{ext}"));
+        ok(&["convert", s(&series), "--out", s(&out)]);
+        assert!(out.metadata().unwrap().len() > 1000, "{ext}");
+    }
+    // npy: int16 [z,row,col]
+    let npy = hounsfield::io::npy::read_npy(&tmp.path().join("vol.npy")).unwrap();
+    assert_eq!(npy.shape(), [24, 48, 48]);
+    // NIfTI and NRRD read back to the same voxels as the DICOM series.
+    let dicom = hounsfield::dicom::load_series(&series, None, &Default::default()).unwrap();
+    for ext in ["nii.gz", "nrrd"] {
+        let back = ok(&["info", "--json", s(&tmp.path().join(format!("vol.{ext}")))]);
+        let back: serde_json::Value = serde_json::from_str(&back).unwrap();
+        assert_eq!(back["shape_zyx"], serde_json::json!([24, 48, 48]), "{ext}");
+        let o = &back["origin_lps_mm"];
+        let d = dicom.volume.geometry.origin_mm;
+        assert!(
+            (o[0].as_f64().unwrap() - d.x).abs() < 1e-3
+                && (o[2].as_f64().unwrap() - d.z).abs() < 1e-3,
+            "{ext}: {o}"
+        );
+    }
+
+    let iso = tmp.path().join("iso.npy");
+    ok(&["resample", s(&series), "--spacing", "4", "--out", s(&iso)]);
+    let iso = hounsfield::io::npy::read_npy(&iso).unwrap();
+    let ext = dicom.volume.geometry.extent_mm();
+    assert_eq!(iso.shape()[2], (ext.x / 4.0 + 1e-6).floor() as usize + 1);
+
+    let png = tmp.path().join("hist.png");
+    let csv = tmp.path().join("hist.csv");
+    let h = ok(&[
+        "histogram",
+        s(&series),
+        "--png",
+        s(&png),
+        "--csv",
+        s(&csv),
+        "--bins",
+        "64",
+    ]);
+    assert!(h.contains("percentiles"), "{h}");
+    let img = image::open(&png).unwrap();
+    assert!(img.width() > 100);
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 65);
+}
+
+#[test]
+fn bad_input_gives_one_line_errors_and_nonzero_exit() {
+    let tmp = common::tempdir();
+    let junk = tmp.path().join("junk.dcm");
+    std::fs::write(&junk, b"not dicom at all").unwrap();
+    for args in [
+        vec!["info", s(&junk)],
+        vec!["info", "/nonexistent/folder"],
+        vec!["convert", s(tmp.path()), "--out", "/tmp/x.npy"],
+        vec![
+            "resample",
+            s(&junk),
+            "--spacing",
+            "abc",
+            "--out",
+            "/tmp/x.npy",
+        ],
+    ] {
+        let out = run(&args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: one line expected, got {err}");
+        assert!(lines[0].starts_with("error: "), "{err}");
+    }
+    // Unknown output format: refused before anything is written.
+    let series = tmp.path().join("s");
+    ok(&["phantom", "--out", s(&series), "--dims", "8,16,16"]);
+    let out = run(&["convert", s(&series), "--out", s(&tmp.path().join("x.bmp"))]);
+    assert!(!out.status.success());
+    assert!(!tmp.path().join("x.bmp").exists());
+}
+
+#[test]
+fn help_is_available_on_every_command() {
+    for cmd in [
+        "scan",
+        "info",
+        "convert",
+        "resample",
+        "histogram",
+        "phantom",
+    ] {
+        let h = ok(&[cmd, "--help"]);
+        assert!(h.contains("Usage"), "{cmd}: {h}");
+    }
+    let top = ok(&[]);
+    assert!(top.contains("scan") && top.contains("phantom"));
+}
