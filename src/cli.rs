@@ -260,6 +260,37 @@ fn timing(load_s: f64, op_s: f64) {
     }
 }
 
+/// The JSON form of `info`.
+fn info_json(
+    v: &Volume,
+    stats: &ops::HuStats,
+    meta: Option<&SeriesMetadata>,
+    transfer_syntax_uid: Option<&str>,
+    report: Option<&ValidationReport>,
+) -> serde_json::Value {
+    let g = &v.geometry;
+    let w = g.world_from_voxel();
+    serde_json::json!({
+        "shape_zyx": v.shape(),
+        "spacing_zyx_mm": g.spacing_zyx_mm(),
+        "origin_lps_mm": g.origin_mm.to_array(),
+        "direction_columns_lps": [g.direction.x_axis.to_array(), g.direction.y_axis.to_array(), g.direction.z_axis.to_array()],
+        "world_from_voxel_rows": [
+            [w.matrix3.x_axis.x, w.matrix3.y_axis.x, w.matrix3.z_axis.x, w.translation.x],
+            [w.matrix3.x_axis.y, w.matrix3.y_axis.y, w.matrix3.z_axis.y, w.translation.y],
+            [w.matrix3.x_axis.z, w.matrix3.y_axis.z, w.matrix3.z_axis.z, w.translation.z],
+            [0.0, 0.0, 0.0, 1.0]],
+        "orientation": g.orientation_code(),
+        "shear_deg": g.shear_deg(),
+        "voxel_type": if v.voxels.as_i16().is_some() { "int16" } else { "float32" },
+        "padding_declared": v.has_padding(),
+        "hu": stats,
+        "metadata": meta,
+        "transfer_syntax": transfer_syntax_uid.map(dicom::transfer_syntax::name),
+        "report": report,
+    })
+}
+
 fn run_info(a: &InfoArgs) -> anyhow::Result<()> {
     let l = load_input(&a.source)?;
     let v = &l.volume;
@@ -268,26 +299,13 @@ fn run_info(a: &InfoArgs) -> anyhow::Result<()> {
     let meta = l.metadata;
     if a.json {
         let meta = meta.map(|m| if a.show_identifiers { m } else { m.redacted() });
-        let w = g.world_from_voxel();
-        let json = serde_json::json!({
-            "shape_zyx": v.shape(),
-            "spacing_zyx_mm": g.spacing_zyx_mm(),
-            "origin_lps_mm": g.origin_mm.to_array(),
-            "direction_columns_lps": [g.direction.x_axis.to_array(), g.direction.y_axis.to_array(), g.direction.z_axis.to_array()],
-            "world_from_voxel_rows": [
-                [w.matrix3.x_axis.x, w.matrix3.y_axis.x, w.matrix3.z_axis.x, w.translation.x],
-                [w.matrix3.x_axis.y, w.matrix3.y_axis.y, w.matrix3.z_axis.y, w.translation.y],
-                [w.matrix3.x_axis.z, w.matrix3.y_axis.z, w.matrix3.z_axis.z, w.translation.z],
-                [0.0, 0.0, 0.0, 1.0]],
-            "orientation": g.orientation_code(),
-            "shear_deg": g.shear_deg(),
-            "voxel_type": if v.voxels.as_i16().is_some() { "int16" } else { "float32" },
-            "padding_declared": v.has_padding(),
-            "hu": stats,
-            "metadata": meta,
-            "transfer_syntax": l.transfer_syntax_uid.as_deref().map(dicom::transfer_syntax::name),
-            "report": l.report,
-        });
+        let json = info_json(
+            &l.volume,
+            &stats,
+            meta.as_ref(),
+            l.transfer_syntax_uid.as_deref(),
+            l.report.as_ref(),
+        );
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }

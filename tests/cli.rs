@@ -24,7 +24,7 @@ fn ok(args: &[&str]) -> String {
 }
 
 fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    p.to_str().expect("utf-8 temp path")
 }
 
 #[test]
@@ -82,7 +82,9 @@ fn phantom_scan_info_convert_resample_histogram() {
     let npy = hounsfield::io::npy::read_npy(&tmp.path().join("vol.npy")).unwrap();
     assert_eq!(npy.shape(), [24, 48, 48]);
     // NIfTI and NRRD read back to the same voxels as the DICOM series.
-    let dicom = hounsfield::dicom::load_series(&series, None, &Default::default()).unwrap();
+    let dicom =
+        hounsfield::dicom::load_series(&series, None, &hounsfield::dicom::LoadControl::default())
+            .unwrap();
     for ext in ["nii.gz", "nrrd"] {
         let back = ok(&["info", "--json", s(&tmp.path().join(format!("vol.{ext}")))]);
         let back: serde_json::Value = serde_json::from_str(&back).unwrap();

@@ -81,6 +81,52 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
             sop_instance_uid: None,
         });
     };
+    let MetaGroup {
+        end: offset,
+        ts_uid,
+        sop_class_uid,
+        sop_instance_uid,
+    } = read_meta_group(path, &mut f, start)?;
+    let ts_uid = if let Some(t) = ts_uid.filter(|t| !t.is_empty()) {
+        t
+    } else {
+        // Meta group without a transfer syntax: guess from the data set.
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| read_err(path, e.to_string()))?;
+        let mut probe = [0u8; 8];
+        let n = read_up_to(&mut f, &mut probe).map_err(|e| read_err(path, e.to_string()))?;
+        guess_encoding(&probe[..n])
+            .ok_or_else(|| {
+                read_err(
+                    path,
+                    "meta group has no transfer syntax and the data set is not recognisable",
+                )
+            })?
+            .to_owned()
+    };
+    Ok(Located {
+        offset,
+        ts_uid,
+        sop_class_uid,
+        sop_instance_uid,
+    })
+}
+
+/// What the tolerant meta reader keeps of the file meta group.
+struct MetaGroup {
+    end: u64,
+    ts_uid: Option<String>,
+    sop_class_uid: Option<String>,
+    sop_instance_uid: Option<String>,
+}
+
+/// Read the group 0002 elements (explicit VR little endian) starting at
+/// `start`, without the strictness of dicom-object's meta reader.
+fn read_meta_group(
+    path: &Path,
+    f: &mut BufReader<File>,
+    start: u64,
+) -> Result<MetaGroup, DicomError> {
     f.seek(SeekFrom::Start(start))
         .map_err(|e| read_err(path, e.to_string()))?;
     let mut offset = start;
@@ -88,7 +134,7 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
     // Meta elements are explicit VR little endian.
     loop {
         let mut h = [0u8; 8];
-        if read_up_to(&mut f, &mut h).map_err(|e| read_err(path, e.to_string()))? < 8 {
+        if read_up_to(f, &mut h).map_err(|e| read_err(path, e.to_string()))? < 8 {
             break;
         }
         let group = u16::from_le_bytes([h[0], h[1]]);
@@ -142,25 +188,8 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
             _ => {}
         }
     }
-    let ts_uid = if let Some(t) = ts_uid.filter(|t| !t.is_empty()) {
-        t
-    } else {
-        // Meta group without a transfer syntax: guess from the data set.
-        f.seek(SeekFrom::Start(offset))
-            .map_err(|e| read_err(path, e.to_string()))?;
-        let mut probe = [0u8; 8];
-        let n = read_up_to(&mut f, &mut probe).map_err(|e| read_err(path, e.to_string()))?;
-        guess_encoding(&probe[..n])
-            .ok_or_else(|| {
-                read_err(
-                    path,
-                    "meta group has no transfer syntax and the data set is not recognisable",
-                )
-            })?
-            .to_owned()
-    };
-    Ok(Located {
-        offset,
+    Ok(MetaGroup {
+        end: offset,
         ts_uid,
         sop_class_uid,
         sop_instance_uid,

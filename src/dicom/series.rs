@@ -388,26 +388,34 @@ fn place_by_position(
     }
 
     let d: Vec<f64> = frames.iter().map(dist).collect();
-    let mut gaps: Vec<f64> = d.windows(2).map(|w| w[1] - w[0]).collect();
-    gaps.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
-    let median = gaps[gaps.len() / 2];
+    let slot_of = grid_slots(&d, report);
+    let n_slots = slot_of[frames.len() - 1] + 1;
+    let last = frames.len() - 1;
+    let step = (positions[last] - positions[0]) / (n_slots - 1) as f64;
+    check_regularity(&d, &slot_of, &positions, normal, step, report);
 
-    // Slot index of every frame: whole multiples of the median gap.
-    let mut slot_of = vec![0usize; frames.len()];
+    let mut slots = vec![Slot::Gap; n_slots];
+    for (k, c) in frames.iter().enumerate() {
+        slots[slot_of[k]] = Slot::Frame(c.to_ref());
+    }
+    (slots, origin, [col_dir, row_dir], step)
+}
+
+/// Slot (grid index) of every sorted frame: gaps are whole multiples of the
+/// median gap; frames beyond one step leave [`Slot::Gap`]s, reported.
+fn grid_slots(d: &[f64], report: &mut ValidationReport) -> Vec<usize> {
+    let mut gaps: Vec<f64> = d.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort_by(f64::total_cmp);
+    let median = gaps[gaps.len() / 2];
+    let mut slot_of = vec![0usize; d.len()];
     let mut missing = Vec::new();
-    for k in 1..frames.len() {
-        let ratio = (d[k] - d[k - 1]) / median;
-        let whole = ratio.round().max(1.0) as usize;
-        if whole >= 2 && (ratio - ratio.round()).abs() < 0.25 {
+    for k in 1..d.len() {
+        let whole = ((d[k] - d[k - 1]) / median).round().max(1.0) as usize;
+        if whole >= 2 {
             missing.push((slot_of[k - 1] + 1, whole - 1));
         }
         slot_of[k] = slot_of[k - 1] + whole;
     }
-    let n_slots = slot_of[frames.len() - 1] + 1;
-    let last = frames.len() - 1;
-    let step = (positions[last] - positions[0]) / (n_slots - 1) as f64;
-    let spacing_along_normal = step.dot(normal);
-
     if !missing.is_empty() {
         let total: usize = missing.iter().map(|m| m.1).sum();
         let at: Vec<String> = missing
@@ -423,9 +431,20 @@ fn place_by_position(
             ),
         );
     }
+    slot_of
+}
 
-    // Uneven spacing: deviation of each frame from its grid position.
-    let (worst_k, worst_dev) = (0..frames.len())
+/// Report uneven spacing, tilt (shear) and slice origins off the stack axis.
+fn check_regularity(
+    d: &[f64],
+    slot_of: &[usize],
+    positions: &[DVec3],
+    normal: DVec3,
+    step: DVec3,
+    report: &mut ValidationReport,
+) {
+    let spacing_along_normal = step.dot(normal);
+    let (worst_k, worst_dev) = (0..d.len())
         .map(|k| {
             (
                 k,
@@ -438,13 +457,11 @@ fn place_by_position(
             Severity::Warning,
             IssueKind::UnevenSpacing,
             format!(
-                "positions deviate up to {worst_dev:.3} mm (at slice {}) from a uniform {:.4} mm grid; slices placed at the nearest grid position",
-                slot_of[worst_k], spacing_along_normal
+                "positions deviate up to {worst_dev:.3} mm (at slice {}) from a uniform {spacing_along_normal:.4} mm grid; slices placed at the nearest grid position",
+                slot_of[worst_k]
             ),
         );
     }
-
-    // Tilt / shear, and collinearity of the slice origins.
     let tilt_deg = step
         .try_normalize()
         .map_or(0.0, |s| s.dot(normal).clamp(-1.0, 1.0).acos().to_degrees());
@@ -457,8 +474,8 @@ fn place_by_position(
             ),
         );
     }
-    let off_line = (0..frames.len())
-        .map(|k| (positions[k] - (origin + step * slot_of[k] as f64)).length())
+    let off_line = (0..d.len())
+        .map(|k| (positions[k] - (positions[0] + step * slot_of[k] as f64)).length())
         .fold(0.0, f64::max);
     if off_line > 0.1_f64.max(0.05 * step.length()) {
         report.push(
@@ -467,12 +484,6 @@ fn place_by_position(
             format!("slice origins leave the stack axis by up to {off_line:.2} mm"),
         );
     }
-
-    let mut slots = vec![Slot::Gap; n_slots];
-    for (k, c) in frames.iter().enumerate() {
-        slots[slot_of[k]] = Slot::Frame(c.to_ref());
-    }
-    (slots, origin, [col_dir, row_dir], step)
 }
 
 /// Fallback when positions or orientations are missing.

@@ -121,8 +121,11 @@ pub fn write_nifti(path: &Path, volume: &Volume) -> Result<(), IoError> {
     };
     let header = nifti_header(&volume.geometry, datatype);
     let gzip = has_gz_extension(path);
-    // Fits easily: every axis is below 2^15.
-    let data_bytes = (nx * ny * nz * datatype.size_of()) as u64;
+    // No overflow: every axis is below 2^15.
+    let data_bytes = [nx, ny, nz, datatype.size_of()]
+        .iter()
+        .map(|&n| n as u64)
+        .product::<u64>();
     let expected_len = (!gzip).then_some(VOX_OFFSET + data_bytes);
     write_via_temp(path, gzip, expected_len, |tmp| {
         // The crate writes `[i, j, k]` arrays in Fortran order: the reversed

@@ -527,21 +527,3 @@ fn writes_go_through_a_temporary_file_and_leave_nothing_behind() {
     let err = write_nifti(&dir.path().join("no/such/out.nii"), &v).unwrap_err();
     assert!(err.to_string().contains("out.nii"), "{err}");
 }
-
-#[test]
-#[ignore = "timing scratch"]
-fn zz_timing_scratch() {
-    let dir = tempfile::tempdir().unwrap();
-    let dims = [300, 512, 512];
-    let v = Volume::from_i16(ramp_i16(dims), Geometry::identity(dims));
-    for name in ["t.nii", "t.nii.gz"] {
-        let path = dir.path().join(name);
-        let t = std::time::Instant::now();
-        write_nifti(&path, &v).unwrap();
-        let w = t.elapsed();
-        let t = std::time::Instant::now();
-        let back = read_nifti(&path).unwrap();
-        eprintln!("{name}: write {w:?} read {:?}", t.elapsed());
-        assert_eq!(back.data.shape(), dims);
-    }
-}
