@@ -33,8 +33,8 @@ fn write_and_load(
     opts: &SeriesWriteOptions,
 ) -> (tempfile::TempDir, dicom::LoadedSeries) {
     let dir = common::tempdir();
-    write_series(vol, dir.path(), opts).unwrap();
-    let s = dicom::load_series(dir.path(), None, &LoadControl::default()).unwrap();
+    write_series(vol, dir.path(), opts).expect("write series");
+    let s = dicom::load_series(dir.path(), None, &LoadControl::default()).expect("load series");
     (dir, s)
 }
 
@@ -102,7 +102,7 @@ fn a_missing_slice_is_reported_and_interpolated() {
     }
     // Slice 17 is the mean of 16 and 18.
     for (y, x) in [(10, 10), (32, 32), (40, 20)] {
-        let expect = (f64::from(want[[16, y, x]]) + f64::from(want[[18, y, x]])) / 2.0;
+        let expect = f64::midpoint(f64::from(want[[16, y, x]]), f64::from(want[[18, y, x]]));
         assert!((f64::from(got[[17, y, x]]) - expect).abs() <= 0.5);
     }
 }
