@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::attrs::{f64_1, f64s, int, item, items, string, strings};
 use super::error::DicomError;
 use super::meta::SeriesMetadata;
+use super::open::PixelSpan;
 
 /// What kind of DICOM object a file holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -169,6 +170,8 @@ pub struct InstanceHeader {
     pub spacing_between_slices_mm: Option<f64>,
     /// Patient, study and equipment metadata.
     pub meta: SeriesMetadata,
+    /// Byte range of native pixel data, when the token reader located it.
+    pub pixel_span: Option<PixelSpan>,
 }
 
 impl InstanceHeader {
@@ -189,11 +192,12 @@ impl InstanceHeader {
 
 /// Read the header of one file (everything before PixelData).
 pub fn read_header(path: &Path) -> Result<InstanceHeader, DicomError> {
-    match super::open::check_structure(path) {
+    let pixel_span = match super::open::check_structure(path) {
+        Ok(span) => span,
         // Headers are fine; the loader reports the short pixel data.
-        Ok(()) | Err(DicomError::TruncatedPixelData { .. }) => {}
+        Err(DicomError::TruncatedPixelData { .. }) => None,
         Err(e) => return Err(e),
-    }
+    };
     let obj = super::open::open_object(path, true)?;
     let transfer_syntax_uid = obj
         .meta()
@@ -210,12 +214,9 @@ pub fn read_header(path: &Path) -> Result<InstanceHeader, DicomError> {
     if let Some(c) = string(&obj, tags::SOP_CLASS_UID) {
         sop_class_uid = c;
     }
-    Ok(header_from_object(
-        &obj,
-        path,
-        sop_class_uid,
-        transfer_syntax_uid,
-    ))
+    let mut header = header_from_object(&obj, path, sop_class_uid, transfer_syntax_uid);
+    header.pixel_span = pixel_span;
+    Ok(header)
 }
 
 /// Build an [`InstanceHeader`] from an already parsed data set.
@@ -259,6 +260,7 @@ pub(crate) fn header_from_object(
         padding_stored,
         spacing_between_slices_mm: f64_1(obj, tags::SPACING_BETWEEN_SLICES),
         meta: SeriesMetadata::from_object(obj, modality),
+        pixel_span: None,
     }
 }
 

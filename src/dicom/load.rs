@@ -18,6 +18,7 @@ use dicom_pixeldata::PixelDecoder as _;
 use ndarray::{Array3, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
+use super::convert::{FillError, HuSample, Samples, convert_frame};
 use super::error::DicomError;
 use super::series::{FrameRef, SeriesLayout, Slot};
 use super::transfer_syntax;
@@ -134,45 +135,6 @@ fn is_integral(v: f64) -> bool {
     (v - v.round()).abs() < 1e-9
 }
 
-enum FillError {
-    Dicom(DicomError),
-    OutOfRange,
-}
-
-impl From<DicomError> for FillError {
-    fn from(e: DicomError) -> Self {
-        Self::Dicom(e)
-    }
-}
-
-/// An output voxel type: how a stored value becomes HU.
-trait HuSample: Copy + Default + Send + Sync + 'static {
-    /// Convert one stored value; `None` when it does not fit.
-    fn convert(stored: i64, slope: f64, intercept: f64) -> Option<Self>;
-    fn lerp(a: Self, b: Self, t: f64) -> Self;
-}
-
-impl HuSample for i16 {
-    #[inline]
-    fn convert(stored: i64, slope: f64, intercept: f64) -> Option<Self> {
-        let hu = stored * slope.round() as i64 + intercept.round() as i64;
-        i16::try_from(hu).ok()
-    }
-    fn lerp(a: Self, b: Self, t: f64) -> Self {
-        (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as i16
-    }
-}
-
-impl HuSample for f32 {
-    #[inline]
-    fn convert(stored: i64, slope: f64, intercept: f64) -> Option<Self> {
-        Some((stored as f64 * slope + intercept) as f32)
-    }
-    fn lerp(a: Self, b: Self, t: f64) -> Self {
-        (f64::from(a) + (f64::from(b) - f64::from(a)) * t) as f32
-    }
-}
-
 /// Decode all frames into a new array, grouping frames by file so each file
 /// is opened and decoded once.
 fn fill<T: HuSample>(layout: &SeriesLayout, control: &LoadControl) -> Result<Array3<T>, FillError> {
@@ -189,20 +151,21 @@ fn fill<T: HuSample>(layout: &SeriesLayout, control: &LoadControl) -> Result<Arr
         }
         let total = layout.frame_count();
         let done = AtomicUsize::new(0);
-        by_file
-            .into_par_iter()
-            .try_for_each(|(path, frames)| -> Result<(), FillError> {
+        by_file.into_par_iter().try_for_each_init(
+            Vec::new,
+            |buf, (path, frames)| -> Result<(), FillError> {
                 if control.cancelled() {
                     return Err(DicomError::Cancelled.into());
                 }
                 let n = frames.len();
-                decode_file_into(path, frames)?;
+                decode_file_into(path, frames, buf)?;
                 let d = done.fetch_add(n, Ordering::Relaxed) + n;
                 if let Some(p) = control.progress {
                     p(d, total);
                 }
                 Ok(())
-            })?;
+            },
+        )?;
     }
     fill_gaps(layout, &mut out);
     Ok(out)
@@ -233,23 +196,19 @@ fn fill_gaps<T: HuSample>(layout: &SeriesLayout, out: &mut Array3<T>) {
     }
 }
 
-/// Stored sample values of one frame, borrowed when the file is native.
-enum Samples<'a> {
-    U8(Cow<'a, [u8]>),
-    U16(Cow<'a, [u16]>),
-    I16(Cow<'a, [i16]>),
-    Bytes(Cow<'a, [u8]>, u16),
-}
-
 fn decode_file_into<T: HuSample>(
     path: &Path,
     frames: Vec<(&FrameRef, ArrayViewMut2<T>)>,
+    buf: &mut Vec<u16>,
 ) -> Result<(), FillError> {
     let first = frames[0].0;
     transfer_syntax::check_decodable(&first.transfer_syntax_uid, path)?;
+    if read_native_span(path, first, buf) {
+        let all = Samples::U16(Cow::Borrowed(buf.as_slice()));
+        return convert_frames(&all, frames, path);
+    }
     super::open::check_structure(path)?;
     let obj = super::open::open_object(path, false)?;
-    let frame_len = first.rows as usize * first.cols as usize;
     let pixel = obj
         .element_opt(tags::PIXEL_DATA)
         .ok()
@@ -282,12 +241,58 @@ fn decode_file_into<T: HuSample>(
         let bits = decoded.bits_allocated();
         Samples::Bytes(Cow::Owned(decoded.into_data()), bits)
     };
-    let available = match &all {
-        Samples::U8(v) => v.len(),
-        Samples::U16(v) => v.len(),
-        Samples::I16(v) => v.len(),
-        Samples::Bytes(v, bits) => v.len() / usize::from(bits.div_ceil(8).max(1)),
+    convert_frames(&all, frames, path)
+}
+
+/// Native little-endian pixel data read straight from the byte range the
+/// token reader found at scan time, after checking that the file is
+/// unchanged in length and that a PixelData element header with that length
+/// sits right in front of it. Only for 16-bit little-endian samples on a
+/// little-endian machine. Fills `buf` (reused across files) and returns
+/// `true`; `false` when this fast path does not apply.
+fn read_native_span(path: &Path, f: &FrameRef, buf: &mut Vec<u16>) -> bool {
+    cfg!(target_endian = "little") && read_span(path, f, buf).is_some()
+}
+
+fn read_span(path: &Path, f: &FrameRef, buf: &mut Vec<u16>) -> Option<()> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let span = f.pixel_span?;
+    let header_len: u64 = match f.transfer_syntax_uid.as_str() {
+        "1.2.840.10008.1.2" => 8,
+        "1.2.840.10008.1.2.1" => 12,
+        _ => return None,
     };
+    if f.bits_allocated != 16 || span.offset < header_len || span.len % 2 != 0 {
+        return None;
+    }
+    let mut file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() != span.file_len {
+        return None;
+    }
+    file.seek(SeekFrom::Start(span.offset - header_len)).ok()?;
+    let mut header = [0u8; 12];
+    let header = &mut header[..header_len as usize];
+    file.read_exact(header).ok()?;
+    let tag_ok = header[..4] == [0xE0, 0x7F, 0x10, 0x00];
+    let len_bytes: [u8; 4] = header[header.len() - 4..].try_into().ok()?;
+    if !tag_ok || u64::from(u32::from_le_bytes(len_bytes)) != span.len {
+        return None;
+    }
+    buf.resize(usize::try_from(span.len / 2).ok()?, 0);
+    file.read_exact(bytemuck::cast_slice_mut(buf.as_mut_slice()))
+        .ok()?;
+    Some(())
+}
+
+/// Convert every requested frame of a file's samples into its output slice.
+fn convert_frames<T: HuSample>(
+    all: &Samples,
+    frames: Vec<(&FrameRef, ArrayViewMut2<T>)>,
+    path: &Path,
+) -> Result<(), FillError> {
+    let first = frames[0].0;
+    let frame_len = first.rows as usize * first.cols as usize;
+    let available = all.len();
 
     for (f, mut view) in frames {
         let start = f.frame as usize * frame_len;
@@ -303,7 +308,7 @@ fn decode_file_into<T: HuSample>(
         let out = view.as_slice_mut().ok_or_else(|| DicomError::Assemble {
             reason: "output slice not contiguous".into(),
         })?;
-        convert_frame(&all, start, f, out, path)?;
+        convert_frame(all, start, f, out, path)?;
     }
     Ok(())
 }
@@ -312,77 +317,6 @@ fn decode_error(e: &dicom_pixeldata::Error, path: &Path) -> DicomError {
     DicomError::Decode {
         reason: e.to_string(),
         path: path.to_owned(),
-    }
-}
-
-/// Sign-extend a value stored in `bits` bits.
-#[inline]
-fn sign_extend(v: i64, bits: u16) -> i64 {
-    let shift = 64 - u32::from(bits.clamp(1, 64));
-    (v << shift) >> shift
-}
-
-fn convert_frame<T: HuSample>(
-    all: &Samples,
-    start: usize,
-    f: &FrameRef,
-    out: &mut [T],
-    path: &Path,
-) -> Result<(), FillError> {
-    let (slope, intercept) = (f.rescale_slope, f.rescale_intercept);
-    let signed = f.pixel_representation == 1;
-    let bits = if f.bits_stored == 0 {
-        f.bits_allocated
-    } else {
-        f.bits_stored
-    };
-    let n = out.len();
-    let mut ok = true;
-    let mut put = |out: &mut [T], it: &mut dyn Iterator<Item = i64>| {
-        for (o, s) in out.iter_mut().zip(it) {
-            let s = if signed { sign_extend(s, bits) } else { s };
-            if let Some(v) = T::convert(s, slope, intercept) {
-                *o = v;
-            } else {
-                ok = false;
-                return;
-            }
-        }
-    };
-    match all {
-        Samples::U16(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
-        Samples::I16(v) => put(
-            out,
-            &mut v[start..start + n].iter().map(|&x| i64::from(x as u16)),
-        ),
-        Samples::U8(v) => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
-        Samples::Bytes(v, bits_allocated) => match bits_allocated {
-            8 => put(out, &mut v[start..start + n].iter().map(|&x| i64::from(x))),
-            16 => put(
-                out,
-                &mut v[start * 2..(start + n) * 2]
-                    .chunks_exact(2)
-                    .map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))),
-            ),
-            32 => put(
-                out,
-                &mut v[start * 4..(start + n) * 4]
-                    .chunks_exact(4)
-                    .map(|c| i64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
-            ),
-            other => {
-                return Err(DicomError::UnsupportedImage {
-                    what: format!("BitsAllocated {other}"),
-                    path: path.to_owned(),
-                }
-                .into());
-            }
-        },
-    }
-    if ok {
-        Ok(())
-    } else {
-        Err(FillError::OutOfRange)
     }
 }
 

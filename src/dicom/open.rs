@@ -20,7 +20,8 @@ use dicom_encoding::transfer_syntax::TransferSyntax;
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_parser::dataset::DataToken;
-use dicom_parser::dataset::read::DataSetReader;
+use dicom_parser::dataset::read::{DataSetReader, DataSetReaderOptions};
+use dicom_parser::stateful::decode::{DynStatefulDecoder, StatefulDecode as _};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::attrs::tag_text;
@@ -264,69 +265,114 @@ fn syntax<'a>(path: &Path, uid: &str) -> Result<&'a TransferSyntax, DicomError> 
     })
 }
 
+/// Where a file's native pixel data lies: the byte range of the PixelData
+/// value, as located by the token reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PixelSpan {
+    /// Byte offset of the first pixel byte in the file.
+    pub offset: u64,
+    /// Length of the value in bytes.
+    pub len: u64,
+    /// Length of the whole file when it was scanned (a changed file is
+    /// re-parsed instead of trusted).
+    pub file_len: u64,
+}
+
 /// Walk the tokens up to the pixel data: fail on nesting deeper than
 /// [`MAX_NESTING_DEPTH`] or on a declared length beyond the end of the file
 /// ([`DicomError::TruncatedPixelData`] when it is the pixel data's).
-pub fn check_structure(path: &Path) -> Result<(), DicomError> {
+/// Returns where native (not encapsulated, not deflated) pixel data lies.
+pub fn check_structure(path: &Path) -> Result<Option<PixelSpan>, DicomError> {
     let file_len = std::fs::metadata(path)
         .map_err(|e| read_err(path, e.to_string()))?
         .len();
     let loc = locate(path)?;
     let ts = syntax(path, &loc.ts_uid)?;
-    let Ok(reader) = DataSetReader::new_with_ts(dataset_reader(path, &loc, true)?, ts) else {
-        return Ok(());
+    let Ok(mut decoder) = DynStatefulDecoder::new_with_ts(dataset_reader(path, &loc, true)?, ts, 0)
+    else {
+        return Ok(None);
     };
-    let mut depth = 0usize;
-    for token in reader {
-        // A token error is left for the real reader to report.
-        let Ok(token) = token else { return Ok(()) };
-        let declared = match &token {
-            DataToken::ElementHeader(h) => h
-                .len
-                .get()
-                .map(|l| (format!("element {}", tag_text(h.tag)), l)),
-            DataToken::SequenceStart { tag, len } => len
-                .get()
-                .map(|l| (format!("sequence {}", tag_text(*tag)), l)),
-            DataToken::ItemStart { len } => len.get().map(|l| ("item".to_owned(), l)),
-            _ => None,
-        };
-        if let Some((what, len)) = declared
-            && u64::from(len) > file_len
-            && loc.ts_uid != DEFLATED
-        {
-            if let DataToken::ElementHeader(h) = &token
-                && depth == 0
-                && h.tag == tags::PIXEL_DATA
-            {
-                return Err(DicomError::TruncatedPixelData {
-                    expected: u64::from(len),
-                    got: file_len,
-                    path: path.to_owned(),
-                });
-            }
-            return Err(read_err(
-                path,
-                format!("{what} declares {len} bytes but the file has only {file_len}"),
-            ));
-        }
-        match token {
-            DataToken::SequenceStart { .. } | DataToken::ItemStart { .. } => {
-                depth += 1;
-                if depth > 2 * MAX_NESTING_DEPTH {
-                    return Err(read_err(
-                        path,
-                        format!("sequences nested deeper than {MAX_NESTING_DEPTH} levels"),
-                    ));
+    let mut pixel_len = None;
+    {
+        let mut depth = 0usize;
+        let reader = DataSetReader::new(&mut decoder, DataSetReaderOptions::default());
+        for token in reader {
+            // A token error is left for the real reader to report.
+            let Ok(token) = token else { return Ok(None) };
+            check_declared_length(path, &token, depth, file_len, &loc)?;
+            match token {
+                DataToken::SequenceStart { .. } | DataToken::ItemStart { .. } => {
+                    depth += 1;
+                    if depth > 2 * MAX_NESTING_DEPTH {
+                        return Err(read_err(
+                            path,
+                            format!("sequences nested deeper than {MAX_NESTING_DEPTH} levels"),
+                        ));
+                    }
                 }
+                DataToken::SequenceEnd | DataToken::ItemEnd => depth = depth.saturating_sub(1),
+                DataToken::ElementHeader(h) if depth == 0 && h.tag >= tags::PIXEL_DATA => {
+                    if h.tag == tags::PIXEL_DATA {
+                        pixel_len = h.len.get();
+                    }
+                    break;
+                }
+                DataToken::PixelSequenceStart if depth == 0 => break,
+                _ => {}
             }
-            DataToken::SequenceEnd | DataToken::ItemEnd => depth = depth.saturating_sub(1),
-            DataToken::ElementHeader(h) if depth == 0 && h.tag >= tags::PIXEL_DATA => break,
-            DataToken::PixelSequenceStart if depth == 0 => break,
-            _ => {}
         }
     }
-    Ok(())
+    // The reader stops right after the PixelData header: the decoder's
+    // position is where the value starts.
+    Ok(pixel_len
+        .filter(|_| loc.ts_uid != DEFLATED)
+        .map(|len| PixelSpan {
+            offset: loc.offset + decoder.position(),
+            len: u64::from(len),
+            file_len,
+        }))
+}
+
+/// Declared lengths beyond the file would make the reader allocate (and
+/// zero) that much before failing.
+fn check_declared_length(
+    path: &Path,
+    token: &DataToken,
+    depth: usize,
+    file_len: u64,
+    loc: &Located,
+) -> Result<(), DicomError> {
+    let declared = match token {
+        DataToken::ElementHeader(h) => h
+            .len
+            .get()
+            .map(|l| (format!("element {}", tag_text(h.tag)), l)),
+        DataToken::SequenceStart { tag, len } => len
+            .get()
+            .map(|l| (format!("sequence {}", tag_text(*tag)), l)),
+        DataToken::ItemStart { len } => len.get().map(|l| ("item".to_owned(), l)),
+        _ => None,
+    };
+    let Some((what, len)) = declared else {
+        return Ok(());
+    };
+    if u64::from(len) <= file_len || loc.ts_uid == DEFLATED {
+        return Ok(());
+    }
+    if let DataToken::ElementHeader(h) = token
+        && depth == 0
+        && h.tag == tags::PIXEL_DATA
+    {
+        return Err(DicomError::TruncatedPixelData {
+            expected: u64::from(len),
+            got: file_len,
+            path: path.to_owned(),
+        });
+    }
+    Err(read_err(
+        path,
+        format!("{what} declares {len} bytes but the file has only {file_len}"),
+    ))
 }
 
 /// Open a file: headers only (`until_pixel_data`) or whole. Strict

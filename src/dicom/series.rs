@@ -16,6 +16,7 @@ use glam::{DMat3, DVec3};
 
 use super::error::DicomError;
 use super::header::{FrameHeader, InstanceHeader, ObjectKind};
+use super::open::PixelSpan;
 use super::report::{IssueKind, Severity, ValidationReport};
 use super::transfer_syntax;
 use crate::volume::Geometry;
@@ -56,6 +57,8 @@ pub struct FrameRef {
     pub rescale_intercept: f64,
     /// Padding range as stored values.
     pub padding_stored: Option<(f64, f64)>,
+    /// Where the file's native pixel data lies (fast path of the loader).
+    pub pixel_span: Option<PixelSpan>,
 }
 
 /// One slice position of the regular grid.
@@ -109,6 +112,7 @@ impl Candidate<'_> {
             rescale_slope: self.frame.rescale_slope,
             rescale_intercept: self.frame.rescale_intercept,
             padding_stored: self.inst.padding_stored,
+            pixel_span: self.inst.pixel_span,
         }
     }
 

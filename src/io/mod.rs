@@ -250,24 +250,20 @@ impl ImageVolume {
     }
 }
 
-/// Writes a file atomically: `write` fills a temporary file in the same
-/// directory (`.<name>.tmp-<pid>-<n>`, buffered), which is flushed, synced to
-/// disk and then renamed over `path`.
+/// Replaces `path` atomically: `fill` writes a temporary file in the same
+/// directory (named `.<name with dots as _>-tmp-<pid>-<n><suffix>`, so a
+/// writer that picks its format from the extension sees `suffix`), which is
+/// then renamed over `path`. Readers see the old file or the complete new
+/// one, never a partial file.
 ///
-/// On any error (including a panic inside `write`) the temporary file is
-/// removed and `path` is left as it was. An existing `path` is replaced, with
-/// the permissions of a newly created file.
-///
-/// ```
-/// use std::io::Write as _;
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("hello.txt");
-/// hounsfield::io::write_atomic(&path, |w| w.write_all(b"hello")).unwrap();
-/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
-/// ```
-pub fn write_atomic(
+/// On any error (including a panic inside `fill`) the temporary file is
+/// removed and `path` is left as it was. Data is not `fsync`ed (like NumPy,
+/// dcm2niix and most tools): atomic against failures of this process, not a
+/// durability barrier against power loss.
+pub fn replace_atomically(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    suffix: &str,
+    fill: impl FnOnce(&Path) -> io::Result<()>,
 ) -> Result<(), IoError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -282,42 +278,51 @@ pub fn write_atomic(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-
-    // Find a free temporary name (create_new never clobbers another writer's).
-    let (tmp_path, file) = loop {
+    let stem = name.to_string_lossy().replace('.', "_");
+    // Reserve a free name (create_new never clobbers another writer's file).
+    let tmp_path = loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp_name = format!(".{}.tmp-{}-{n}", name.to_string_lossy(), std::process::id());
-        let tmp_path = dir.join(tmp_name);
+        let tmp_path = dir.join(format!(".{stem}-tmp-{}-{n}{suffix}", std::process::id()));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp_path)
         {
-            Ok(file) => break (tmp_path, file),
+            Ok(_) => break tmp_path,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(IoError::io("creating a temporary file for", path, e)),
         }
     };
     let guard = TempGuard(Some(tmp_path.clone()));
-
-    let mut writer = BufWriter::new(file);
-    write(&mut writer).map_err(|e| IoError::io("writing", path, e))?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| IoError::io("writing", path, e.into_error()))?;
-    file.sync_all()
-        .map_err(|e| IoError::io("syncing", path, e))?;
-    drop(file);
-
+    fill(&tmp_path).map_err(|e| IoError::io("writing", path, e))?;
     fs::rename(&tmp_path, path)
         .map_err(|e| IoError::io("renaming a temporary file to", path, e))?;
     guard.disarm();
-
-    // Make the rename itself durable; a failure here loses nothing written.
-    if let Ok(d) = File::open(dir) {
-        d.sync_all().ok();
-    }
     Ok(())
+}
+
+/// Writes a file atomically through a buffered writer (see
+/// [`replace_atomically`]).
+///
+/// ```
+/// use std::io::Write as _;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("hello.txt");
+/// hounsfield::io::write_atomic(&path, |w| w.write_all(b"hello")).unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+/// ```
+pub fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), IoError> {
+    replace_atomically(path, "", |tmp| {
+        let mut writer = BufWriter::with_capacity(1 << 20, File::create(tmp)?);
+        write(&mut writer)?;
+        writer
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        Ok(())
+    })
 }
 
 /// Removes the temporary file on drop unless disarmed.

@@ -55,10 +55,9 @@
 //! non-trivial `scl_slope`/`scl_inter` are returned scaled, as `F32` (sources
 //! of up to 16 bits and `float32`) or `F64`.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 use glam::{DMat3, DQuat, DVec3};
@@ -180,118 +179,33 @@ fn nifti_header(g: &Geometry, datatype: NiftiType) -> NiftiHeader {
     }
 }
 
-/// Atomic write through a file-writing function that takes a path (the
-/// crate's writer): `write` fills a fresh temporary file in `path`'s
-/// directory, named `.<name>-tmp-<pid>-<n>.nii` (or `.nii.gz` when `gzip`)
-/// with the dots of `<name>` replaced, so that the crate, which derives the
-/// format from the name, writes exactly that file. The result is checked
-/// (`expected_len` when given, else non-empty), synced and renamed over
-/// `path`. On any error or panic the temporary file is removed and `path` is
-/// left as it was.
+/// Writes through the crate into a temporary `.nii[.gz]` next to `path`,
+/// checks what reached the file (the crate drops its `BufWriter`, so a failed
+/// final flush would go unreported), then renames it over `path`.
 fn write_via_temp(
     path: &Path,
     gzip: bool,
     expected_len: Option<u64>,
     write: impl FnOnce(&Path) -> Result<(), NiftiError>,
 ) -> Result<(), IoError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-    let Some(name) = path.file_name() else {
-        return Err(IoError::io(
-            "writing",
-            path,
-            io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
-        ));
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    // No dot before the suffix: the crate strips one extension and appends
-    // `nii`/`nii.gz`, which must give back the same name.
-    let stem = name.to_string_lossy().replace('.', "_");
-    let suffix = if gzip { "nii.gz" } else { "nii" };
-
-    // Reserve a free name (create_new never clobbers another writer's file);
-    // the crate then truncates and fills it.
-    let tmp_path = loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp_path = dir.join(format!(".{stem}-tmp-{}-{n}.{suffix}", std::process::id()));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp_path)
-        {
-            Ok(_) => break tmp_path,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(IoError::io("creating a temporary file for", path, e)),
-        }
-    };
-    let guard = TempGuard(Some(tmp_path.clone()));
-
-    write(&tmp_path).map_err(|e| {
-        let source = match e {
+    let suffix = if gzip { ".nii.gz" } else { ".nii" };
+    super::replace_atomically(path, suffix, |tmp| {
+        write(tmp).map_err(|e| match e {
             NiftiError::Io(e) => e,
             other => io::Error::other(other),
-        };
-        IoError::io("writing", path, source)
-    })?;
-
-    // Re-open to check what actually reached the file (a failed final flush
-    // of the crate's BufWriter goes unreported) and make it durable.
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&tmp_path)
-        .map_err(|e| IoError::io("writing", path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| IoError::io("writing", path, e))?
-        .len();
-    let complete = match expected_len {
-        Some(expected) => len == expected,
-        None => len > 0,
-    };
-    if !complete {
-        let expected = expected_len.map_or_else(|| "data".to_owned(), |n| format!("{n} bytes"));
-        return Err(IoError::io(
-            "writing",
-            path,
-            io::Error::new(
+        })?;
+        let len = fs::metadata(tmp)?.len();
+        let complete = expected_len.map_or(len > 0, |expected| len == expected);
+        if complete {
+            Ok(())
+        } else {
+            let expected = expected_len.map_or_else(|| "data".to_owned(), |n| format!("{n} bytes"));
+            Err(io::Error::new(
                 io::ErrorKind::WriteZero,
                 format!("incomplete write: {len} bytes written, expected {expected}"),
-            ),
-        ));
-    }
-    file.sync_all()
-        .map_err(|e| IoError::io("syncing", path, e))?;
-    drop(file);
-
-    fs::rename(&tmp_path, path)
-        .map_err(|e| IoError::io("renaming a temporary file to", path, e))?;
-    guard.disarm();
-
-    // Make the rename itself durable; a failure here loses nothing written.
-    if let Ok(d) = File::open(dir) {
-        d.sync_all().ok();
-    }
-    Ok(())
-}
-
-/// Removes the temporary file on drop unless disarmed.
-struct TempGuard(Option<PathBuf>);
-
-impl TempGuard {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for TempGuard {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            fs::remove_file(p).ok();
+            ))
         }
-    }
+    })
 }
 
 /// The sform rows (RAS) of a geometry: `[srow_x, srow_y, srow_z]`.

@@ -135,9 +135,16 @@ pub(crate) fn read_image_data(
 /// fastest) as little-endian bytes, whatever its memory layout.
 pub(crate) fn write_le<T, S>(writer: &mut dyn Write, array: &ArrayBase<S, Ix3>) -> io::Result<()>
 where
-    T: Scalar,
+    T: Scalar + bytemuck::Pod,
     S: Data<Elem = T>,
 {
+    // Contiguous C-order data on a little-endian machine: the memory is
+    // already the file's bytes.
+    if cfg!(target_endian = "little")
+        && let Some(slice) = array.as_slice()
+    {
+        return writer.write_all(bytemuck::cast_slice(slice));
+    }
     let chunk_elems = (CHUNK_BYTES / T::SIZE).max(1);
     let mut buf = Vec::with_capacity(chunk_elems.min(array.len()) * T::SIZE);
     for v in array {
