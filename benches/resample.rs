@@ -24,7 +24,7 @@ fn bench_resample(c: &mut Criterion) {
             .expect("load")
             .volume;
         g.bench_function("chest-ct to 1 mm", |b| {
-            b.iter(|| resample(&v, &ResampleParams::default()).expect("resample"))
+            b.iter(|| resample(&v, &ResampleParams::default()).expect("resample"));
         });
     }
     let ph = phantom::chest(&PhantomParams {
@@ -41,13 +41,13 @@ fn bench_resample(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("stats", |b| b.iter(|| ops::stats(&ph.volume)));
     g.bench_function("histogram", |b| {
-        b.iter(|| ops::histogram(&ph.volume, &HistogramParams::default()))
+        b.iter(|| ops::histogram(&ph.volume, &HistogramParams::default()));
     });
     g.bench_function("percentiles", |b| {
-        b.iter(|| ops::percentiles(&ph.volume, &[1.0, 99.0]))
+        b.iter(|| ops::percentiles(&ph.volume, &[1.0, 99.0]));
     });
     g.bench_function("window_u8", |b| {
-        b.iter(|| ops::window_u8(&ph.volume, 40.0, 400.0))
+        b.iter(|| ops::window_u8(&ph.volume, 40.0, 400.0));
     });
     g.finish();
 }
