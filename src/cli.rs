@@ -6,6 +6,7 @@
 //! `--show-identifiers`.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -213,8 +214,10 @@ pub fn load_input(src: &SeriesInput) -> anyhow::Result<Loaded> {
             load_s: t0.elapsed().as_secs_f64(),
         });
     }
+    // Progress only on a terminal: logs and pipes get the result alone.
+    let tty = std::io::stderr().is_terminal();
     let progress = |done: usize, total: usize| {
-        if total >= 50 && (done * 10 / total) != ((done.saturating_sub(1)) * 10 / total) {
+        if tty && total >= 50 && (done * 10 / total) != ((done.saturating_sub(1)) * 10 / total) {
             eprint!("\rloading {done}/{total} slices");
             if done == total {
                 eprintln!();

@@ -103,29 +103,6 @@ impl Voxels {
             Self::F32(a) => a.len() * 4,
         }
     }
-
-    /// Visit every value as `f32` in memory order (`[z, row, col]`, C order),
-    /// in parallel over slices. `f` receives the slice index and the slice's
-    /// values flattened row by row.
-    pub fn par_for_each_slice<F>(&self, f: F)
-    where
-        F: Fn(usize, &mut dyn Iterator<Item = f32>) + Sync,
-    {
-        use ndarray::Axis;
-        use rayon::prelude::*;
-        match self {
-            Self::I16(a) => a
-                .axis_iter(Axis(0))
-                .into_par_iter()
-                .enumerate()
-                .for_each(|(z, s)| f(z, &mut s.iter().map(|&v| f32::from(v)))),
-            Self::F32(a) => a
-                .axis_iter(Axis(0))
-                .into_par_iter()
-                .enumerate()
-                .for_each(|(z, s)| f(z, &mut s.iter().copied())),
-        }
-    }
 }
 
 /// Values that mark "no data" (PixelPaddingValue, outside the reconstruction

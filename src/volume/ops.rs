@@ -53,23 +53,23 @@ impl Acc {
 
 /// Min, max, mean and standard deviation over all voxels.
 pub fn stats(vol: &Volume) -> HuStats {
-    let per_slice = |it: &mut dyn Iterator<Item = f32>| {
-        // Exact integer sums per slice, then f64 across slices (deterministic).
-        let mut a = Acc::EMPTY;
-        let (mut s, mut s2) = (0.0f64, 0.0f64);
-        for v in it {
-            let v = f64::from(v);
-            a.n += 1;
-            a.min = a.min.min(v);
-            a.max = a.max.max(v);
-            s += v;
-            s2 += v * v;
+    /// Per-slice sums in f64, combined in z order (deterministic).
+    struct PerSlice;
+    impl SliceFn<Acc> for PerSlice {
+        fn call(&self, values: impl Iterator<Item = f32>) -> Acc {
+            let mut a = Acc::EMPTY;
+            for v in values {
+                let v = f64::from(v);
+                a.n += 1;
+                a.min = a.min.min(v);
+                a.max = a.max.max(v);
+                a.sum += v;
+                a.sum2 += v * v;
+            }
+            a
         }
-        a.sum = s;
-        a.sum2 = s2;
-        a
-    };
-    let accs: Vec<Acc> = slices_map(&vol.voxels, per_slice);
+    }
+    let accs: Vec<Acc> = slices_map(&vol.voxels, &PerSlice);
     let a = accs.into_iter().fold(Acc::EMPTY, Acc::merge);
     if a.n == 0 {
         return HuStats {
@@ -91,22 +91,25 @@ pub fn stats(vol: &Volume) -> HuStats {
     }
 }
 
-/// Map every z slice (as a value iterator) in parallel, results in z order.
-fn slices_map<R: Send>(
-    voxels: &Voxels,
-    f: impl Fn(&mut dyn Iterator<Item = f32>) -> R + Sync,
-) -> Vec<R> {
+/// A per-slice computation over HU values, monomorphised for each voxel
+/// type (a closure over `dyn Iterator` would cost a call per voxel).
+trait SliceFn<R>: Sync {
+    fn call(&self, values: impl Iterator<Item = f32>) -> R;
+}
+
+/// Map every z slice in parallel, results in z order.
+fn slices_map<R: Send>(voxels: &Voxels, f: &impl SliceFn<R>) -> Vec<R> {
     use ndarray::Axis;
     match voxels {
         Voxels::I16(a) => a
             .axis_iter(Axis(0))
             .into_par_iter()
-            .map(|s| f(&mut s.iter().map(|&v| f32::from(v))))
+            .map(|s| f.call(s.iter().map(|&v| f32::from(v))))
             .collect(),
         Voxels::F32(a) => a
             .axis_iter(Axis(0))
             .into_par_iter()
-            .map(|s| f(&mut s.iter().copied()))
+            .map(|s| f.call(s.iter().copied()))
             .collect(),
     }
 }
@@ -160,23 +163,36 @@ pub fn histogram(vol: &Volume, params: &HistogramParams) -> Histogram {
     let bins = params.bins.max(1);
     let width = (params.max_hu - params.min_hu) / bins as f64;
     let width = if width > 0.0 { width } else { 1.0 };
-    let per_slice = |it: &mut dyn Iterator<Item = f32>| {
-        let mut counts = vec![0u64; bins + 2];
-        for v in it {
-            let b = ((f64::from(v) - params.min_hu) / width).floor();
-            let idx = if b < 0.0 {
-                0
-            } else if b >= bins as f64 {
-                bins + 1
-            } else {
-                b as usize + 1
-            };
-            counts[idx] += 1;
+    /// Counts with an underflow (first) and overflow (last) bin.
+    struct PerSlice {
+        min_hu: f64,
+        width: f64,
+        bins: usize,
+    }
+    impl SliceFn<Vec<u64>> for PerSlice {
+        fn call(&self, values: impl Iterator<Item = f32>) -> Vec<u64> {
+            let mut counts = vec![0u64; self.bins + 2];
+            for v in values {
+                let b = ((f64::from(v) - self.min_hu) / self.width).floor();
+                let idx = if b < 0.0 {
+                    0
+                } else if b >= self.bins as f64 {
+                    self.bins + 1
+                } else {
+                    b as usize + 1
+                };
+                counts[idx] += 1;
+            }
+            counts
         }
-        counts
+    }
+    let per_slice = PerSlice {
+        min_hu: params.min_hu,
+        width,
+        bins,
     };
     let mut total = vec![0u64; bins + 2];
-    for c in slices_map(&vol.voxels, per_slice) {
+    for c in slices_map(&vol.voxels, &per_slice) {
         for (t, x) in total.iter_mut().zip(c) {
             *t += x;
         }

@@ -12,7 +12,7 @@
 //! interpolation at a fraction of the cost; any other runs direct.
 
 use glam::{DAffine3, DMat3, DVec3};
-use ndarray::{Array2, Array3, ArrayView2, Axis};
+use ndarray::{Array3, Axis};
 use rayon::prelude::*;
 
 use super::{Geometry, Volume, Voxels};
@@ -157,7 +157,9 @@ impl Sample for i16 {
     }
     #[inline]
     fn from_f32(v: f32) -> Self {
-        v.round() as i16
+        // Round half away from zero without a libm call (vectorises);
+        // `as` saturates.
+        (v + 0.5f32.copysign(v)) as i16
     }
 }
 
@@ -203,9 +205,17 @@ pub fn resample_array<T: Sample>(
     }
 }
 
-/// Linear weights along one axis: for each output index, `(i0, t)` with the
-/// sample `(1-t)·a[i0] + t·a[i0+1]`, or `None` outside.
-fn axis_weights(n_in: usize, n_out: usize, scale: f64, offset: f64) -> Vec<Option<(usize, f32)>> {
+/// One output sample along an axis: `(1 - t)·a[i0] + t·a[i1]`.
+#[derive(Clone, Copy, Debug)]
+struct Tap {
+    i0: usize,
+    i1: usize,
+    t: f32,
+}
+
+/// Linear taps along one axis for output indices `0..n_out`, where output
+/// `o` samples input coordinate `offset + scale·o`; `None` outside the input.
+fn axis_taps(n_in: usize, n_out: usize, scale: f64, offset: f64) -> Vec<Option<Tap>> {
     (0..n_out)
         .map(|o| {
             let c = offset + scale * o as f64;
@@ -214,13 +224,25 @@ fn axis_weights(n_in: usize, n_out: usize, scale: f64, offset: f64) -> Vec<Optio
                 return None;
             }
             let c = c.clamp(0.0, (n_in - 1) as f64);
-            if n_in == 1 {
-                return Some((0, 0.0));
-            }
-            let i0 = (c.floor() as usize).min(n_in - 2);
-            Some((i0, (c - i0 as f64) as f32))
+            let i0 = (c.floor() as usize).min(n_in.saturating_sub(2));
+            let i1 = (i0 + 1).min(n_in - 1);
+            let t = if i1 == i0 {
+                0.0
+            } else {
+                (c - i0 as f64) as f32
+            };
+            Some(Tap { i0, i1, t })
         })
         .collect()
+}
+
+/// Per-thread scratch of [`separable_linear`].
+#[derive(Default)]
+struct Scratch {
+    /// One input slice interpolated along z (`ny × nx`).
+    plane: Vec<f32>,
+    /// That plane interpolated along x (`ny × out_nx`).
+    rows: Vec<f32>,
 }
 
 fn separable_linear<T: Sample>(
@@ -230,75 +252,66 @@ fn separable_linear<T: Sample>(
     fill: f32,
 ) -> Array3<T> {
     let (nz, ny, nx) = input.dim();
-    let wx = axis_weights(nx, out_dims[2], f.matrix3.x_axis.x, f.translation.x);
-    let wy = axis_weights(ny, out_dims[1], f.matrix3.y_axis.y, f.translation.y);
-    let wz = axis_weights(nz, out_dims[0], f.matrix3.z_axis.z, f.translation.z);
-    let mut out = Array3::<T>::default((out_dims[0], out_dims[1], out_dims[2]));
-    out.axis_iter_mut(Axis(0))
-        .into_par_iter()
+    let input = input.as_standard_layout();
+    let src = input.as_slice().unwrap_or(&[]);
+    let [onz, ony, onx] = out_dims;
+    let wx = axis_taps(nx, onx, f.matrix3.x_axis.x, f.translation.x);
+    let wy = axis_taps(ny, ony, f.matrix3.y_axis.y, f.translation.y);
+    let wz = axis_taps(nz, onz, f.matrix3.z_axis.z, f.translation.z);
+    let plane_len = ny * nx;
+    let mut out = Array3::<T>::default((onz, ony, onx));
+    let Some(out_all) = out.as_slice_mut() else {
+        return out;
+    };
+    out_all
+        .par_chunks_mut((ony * onx).max(1))
         .zip(wz.par_iter())
-        .for_each(|(mut slice, wz)| {
-            let Some((z0, tz)) = *wz else {
+        .for_each_init(Scratch::default, |scratch, (slice, wz)| {
+            let Some(Tap {
+                i0: z0,
+                i1: z1,
+                t: tz,
+            }) = *wz
+            else {
                 slice.fill(T::from_f32(fill));
                 return;
             };
             // 1. along z: one input-sized plane in f32
-            let a = input.index_axis(Axis(0), z0);
-            let plane: Array2<f32> = if tz == 0.0 || nz == 1 {
-                a.mapv(T::to_f32)
-            } else {
-                let b = input.index_axis(Axis(0), z0 + 1);
-                let mut p = Array2::<f32>::zeros((ny, nx));
-                ndarray::Zip::from(&mut p)
-                    .and(&a)
-                    .and(&b)
-                    .for_each(|p, &a, &b| *p = a.to_f32() + (b.to_f32() - a.to_f32()) * tz);
-                p
-            };
-            // 2. along x for every input row
-            let rows = resample_rows(&plane.view(), &wx, fill);
-            // 3. along y
-            for (oy, wy) in wy.iter().enumerate() {
-                let mut out_row = slice.index_axis_mut(Axis(0), oy);
-                match *wy {
-                    None => out_row.fill(T::from_f32(fill)),
-                    Some((y0, ty)) => {
-                        let r0 = rows.index_axis(Axis(0), y0);
-                        if ty == 0.0 || ny == 1 {
-                            ndarray::Zip::from(&mut out_row)
-                                .and(&r0)
-                                .for_each(|o, &a| *o = T::from_f32(a));
-                        } else {
-                            let r1 = rows.index_axis(Axis(0), y0 + 1);
-                            ndarray::Zip::from(&mut out_row)
-                                .and(&r0)
-                                .and(&r1)
-                                .for_each(|o, &a, &b| *o = T::from_f32(a + (b - a) * ty));
-                        }
-                    }
+            let a = &src[z0 * plane_len..(z0 + 1) * plane_len];
+            let b = &src[z1 * plane_len..(z1 + 1) * plane_len];
+            scratch.plane.resize(plane_len, 0.0);
+            for ((p, &a), &b) in scratch.plane.iter_mut().zip(a).zip(b) {
+                let a = a.to_f32();
+                *p = a + (b.to_f32() - a) * tz;
+            }
+            // 2. along x, every input row
+            scratch.rows.resize(ny * onx, 0.0);
+            for (row, dst) in scratch
+                .plane
+                .chunks_exact(nx)
+                .zip(scratch.rows.chunks_exact_mut(onx))
+            {
+                for (o, w) in dst.iter_mut().zip(&wx) {
+                    *o = match *w {
+                        None => fill,
+                        Some(Tap { i0, i1, t }) => row[i0] + (row[i1] - row[i0]) * t,
+                    };
+                }
+            }
+            // 3. along y, into the output
+            for (out_row, w) in slice.chunks_exact_mut(onx).zip(&wy) {
+                let Some(Tap { i0, i1, t }) = *w else {
+                    out_row.fill(T::from_f32(fill));
+                    continue;
+                };
+                let r0 = &scratch.rows[i0 * onx..(i0 + 1) * onx];
+                let r1 = &scratch.rows[i1 * onx..(i1 + 1) * onx];
+                for ((o, &a), &b) in out_row.iter_mut().zip(r0).zip(r1) {
+                    *o = T::from_f32(a + (b - a) * t);
                 }
             }
         });
     out
-}
-
-fn resample_rows(plane: &ArrayView2<f32>, wx: &[Option<(usize, f32)>], fill: f32) -> Array2<f32> {
-    let (ny, nx) = plane.dim();
-    let mut rows = Array2::<f32>::zeros((ny, wx.len()));
-    for (src, mut dst) in plane.outer_iter().zip(rows.outer_iter_mut()) {
-        let src: std::borrow::Cow<[f32]> = src.as_slice().map_or_else(
-            || std::borrow::Cow::Owned(src.to_vec()),
-            std::borrow::Cow::Borrowed,
-        );
-        for (o, w) in dst.iter_mut().zip(wx) {
-            *o = match *w {
-                None => fill,
-                Some((x0, t)) if nx == 1 || t == 0.0 => src[x0],
-                Some((x0, t)) => src[x0] + (src[x0 + 1] - src[x0]) * t,
-            };
-        }
-    }
-    rows
 }
 
 fn direct<T: Sample>(
