@@ -252,3 +252,22 @@ fn separable_and_direct_trilinear_agree() {
     let max = (&sep - &dir).mapv(f32::abs).fold(0.0f32, |m, &v| m.max(v));
     assert!(max < 0.05, "separable and direct differ by {max} HU");
 }
+
+#[test]
+fn a_stray_frame_with_another_orientation_is_excluded_and_reported() {
+    let ph = phantom::chest(&small());
+    let dir = common::tempdir();
+    let opts = shuffled();
+    write_series(&ph.volume, dir.path(), &opts).expect("write series");
+    // A one-slice "scout" in the same series (same options give the same
+    // series UID), coronal, written into a subfolder.
+    let mut g = ph.volume.geometry;
+    g.dims = [1, 64, 64];
+    g.direction = glam::DMat3::from_cols(DVec3::X, -DVec3::Z, DVec3::Y);
+    let scout = Volume::from_i16(Array3::zeros((1, 64, 64)), g);
+    let sub = dir.path().join("scout");
+    write_series(&scout, &sub, &opts).expect("write scout");
+    let s = dicom::load_series(dir.path(), None, &LoadControl::default()).expect("load");
+    assert!(s.report.has(IssueKind::MixedOrientation), "{:?}", s.report);
+    assert_eq!(s.volume.voxels, ph.volume.voxels);
+}

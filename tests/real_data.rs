@@ -282,3 +282,35 @@ fn hostile_files_never_panic() {
         "the 65535x65535 and 46341x46341 files must be refused"
     );
 }
+
+#[test]
+fn declared_padding_stays_as_stored_and_is_exposed_as_a_mask() {
+    let Some(dir) = data_dir("seg-dcmqi/ct-3slice") else {
+        return;
+    };
+    let s = load(&dir);
+    let v = &s.volume;
+    // PixelPaddingValue −2000 stored, intercept −1024: −3024 HU, kept as is.
+    assert!(v.has_padding());
+    let pad = v.padding_per_slice[0].expect("padding declared");
+    assert!(
+        (pad.lo_hu - -3024.0).abs() < 1e-3 && (pad.hi_hu - -3024.0).abs() < 1e-3,
+        "{pad:?}"
+    );
+    let mask = v.padding_mask();
+    let a = i16s(&v.voxels);
+    let at_pad = a.iter().filter(|&&x| x == -3024).count();
+    assert_eq!(mask.iter().filter(|&&m| m).count(), at_pad);
+    // pydicom counts 55772 padding pixels in the first file.
+    let first_slice_pad = mask
+        .index_axis(ndarray::Axis(0), 0)
+        .iter()
+        .filter(|&&m| m)
+        .count()
+        + mask
+            .index_axis(ndarray::Axis(0), 2)
+            .iter()
+            .filter(|&&m| m)
+            .count();
+    assert!(first_slice_pad >= 55772, "{first_slice_pad}");
+}

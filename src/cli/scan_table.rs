@@ -39,7 +39,7 @@ fn series_json(i: usize, s: &SeriesInfo) -> serde_json::Value {
         "cols": first.cols,
         "transfer_syntax": dicom::transfer_syntax::name(s.transfer_syntax_uid()),
         "transfer_syntax_uid": s.transfer_syntax_uid(),
-        "folder": s.folder(),
+        "folders": s.folders(),
     });
     match &s.layout {
         Ok(l) => {
@@ -125,8 +125,14 @@ fn print_table(r: &ScanReport, all_failures: bool) {
             ts,
             badge
         );
-        if let Some(f) = s.folder() {
-            println!("        in {}", f.display());
+        match s.folders().as_slice() {
+            [] => {}
+            [one] => println!("        in {}", one.display()),
+            [first, rest @ ..] => println!(
+                "        in {} (+{} more folders)",
+                first.display(),
+                rest.len()
+            ),
         }
         match &s.layout {
             Ok(l) => {

@@ -76,6 +76,9 @@ impl ObjectKind {
         } else {
             Self::Other(if m.is_empty() {
                 c.to_owned()
+            } else if c.starts_with("1.2.840.10008.5.1.4.1.1.") {
+                // An image storage class without Rows/Columns.
+                format!("{m} without image")
             } else {
                 m.to_owned()
             })

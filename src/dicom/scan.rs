@@ -61,9 +61,21 @@ impl SeriesInfo {
         self.instances.iter().map(|i| i.frames.len()).sum()
     }
 
-    /// Common folder of the instances.
+    /// Folder of the first instance.
     pub fn folder(&self) -> Option<&Path> {
         self.instances.first().and_then(|i| i.path.parent())
+    }
+
+    /// Every folder holding instances of this series, sorted.
+    pub fn folders(&self) -> Vec<&Path> {
+        let mut f: Vec<&Path> = self
+            .instances
+            .iter()
+            .filter_map(|i| i.path.parent())
+            .collect();
+        f.sort();
+        f.dedup();
+        f
     }
 
     /// Transfer syntax UID of the first instance.

@@ -420,8 +420,23 @@ fn grid_slots(d: &[f64], report: &mut ValidationReport) -> Vec<usize> {
         }
         slot_of[k] = slot_of[k - 1] + whole;
     }
+    let total: usize = missing.iter().map(|m| m.1).sum();
+    if total > d.len() {
+        // More slices would be invented than exist: not a few dropped
+        // slices but an irregular stack. Keep one slot per frame; the
+        // uneven-spacing check reports how far positions deviate.
+        report.push(
+            Severity::Warning,
+            IssueKind::UnevenSpacing,
+            format!(
+                "gaps between slices range from {:.3} to {:.3} mm: too irregular to fill; slices kept in order on a uniform grid, geometry approximate",
+                gaps.first().copied().unwrap_or(0.0),
+                gaps.last().copied().unwrap_or(0.0)
+            ),
+        );
+        return (0..d.len()).collect();
+    }
     if !missing.is_empty() {
-        let total: usize = missing.iter().map(|m| m.1).sum();
         let at: Vec<String> = missing
             .iter()
             .map(|(s, n)| format!("{n} at slice {s}"))
@@ -461,7 +476,7 @@ fn check_regularity(
             Severity::Warning,
             IssueKind::UnevenSpacing,
             format!(
-                "positions deviate up to {worst_dev:.3} mm (at slice {}) from a uniform {spacing_along_normal:.4} mm grid; slices placed at the nearest grid position",
+                "positions deviate up to {worst_dev:.3} mm (at slice {}) from the uniform {spacing_along_normal:.4} mm grid used",
                 slot_of[worst_k]
             ),
         );

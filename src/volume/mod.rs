@@ -19,6 +19,7 @@
 pub mod geometry;
 pub mod ops;
 pub mod resample;
+pub mod window;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
