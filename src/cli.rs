@@ -367,6 +367,11 @@ fn run_info(a: &InfoArgs) -> anyhow::Result<()> {
         "padding declared:    {}",
         if v.has_padding() { "yes" } else { "no" }
     );
+    let w = crate::volume::window::auto_window(v, 1.0, 99.0);
+    println!(
+        "auto window p1-p99:  centre {:.0} HU, width {:.0} HU",
+        w.centre_hu, w.width_hu
+    );
     if let Some(ts) = &l.transfer_syntax_uid {
         println!(
             "transfer syntax:     {} ({ts})",

@@ -143,6 +143,10 @@ fn print_table(r: &ScanReport, all_failures: bool) {
             Err(e) => println!("        [Error] {e}"),
         }
     }
+    print_objects_and_failures(r, all_failures);
+}
+
+fn print_objects_and_failures(r: &ScanReport, all_failures: bool) {
     if !r.objects.is_empty() {
         println!("\nnon-image objects:");
         for o in &r.objects {

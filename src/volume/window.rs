@@ -51,7 +51,7 @@ pub fn auto_window(vol: &Volume, p_lo: f64, p_hi: f64) -> WindowPreset {
     let (lo, hi) = (b[0] as f32, b[1] as f32);
     WindowPreset {
         name: "auto".into(),
-        centre_hu: (lo + hi) / 2.0,
+        centre_hu: f32::midpoint(lo, hi),
         width_hu: (hi - lo).max(1.0),
     }
 }
