@@ -228,7 +228,16 @@ pub fn load_input(src: &SeriesInput) -> anyhow::Result<Loaded> {
         progress: Some(&progress),
         cancel: None,
     };
-    let s = dicom::load_series(p, src.series.as_deref(), &control)?;
+    let report = dicom::scan(std::slice::from_ref(p));
+    let scan_s = t0.elapsed().as_secs_f64();
+    let info = dicom::select_series(&report, src.series.as_deref(), p)?;
+    let s = dicom::load_info(info, &dicom::Limits::default(), &control)?;
+    if timing_enabled() {
+        eprintln!(
+            "internal: scan_s={scan_s:.4} decode_s={:.4}",
+            t0.elapsed().as_secs_f64() - scan_s
+        );
+    }
     for issue in &s.report.issues {
         if issue.severity >= dicom::Severity::Warning {
             eprintln!("warning: {}", issue.message);
@@ -257,8 +266,12 @@ pub fn write_volume(vol: &Volume, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn timing_enabled() -> bool {
+    std::env::var_os("HOUNSFIELD_TIMING").is_some_and(|v| v == "1")
+}
+
 fn timing(load_s: f64, op_s: f64) {
-    if std::env::var_os("HOUNSFIELD_TIMING").is_some_and(|v| v == "1") {
+    if timing_enabled() {
         eprintln!("internal: load_s={load_s:.4} op_s={op_s:.4}");
     }
 }

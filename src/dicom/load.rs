@@ -198,11 +198,14 @@ fn fill_gaps<T: HuSample>(layout: &SeriesLayout, out: &mut Array3<T>) {
 
 fn decode_file_into<T: HuSample>(
     path: &Path,
-    frames: Vec<(&FrameRef, ArrayViewMut2<T>)>,
+    mut frames: Vec<(&FrameRef, ArrayViewMut2<T>)>,
     buf: &mut Vec<u16>,
 ) -> Result<(), FillError> {
     let first = frames[0].0;
     transfer_syntax::check_decodable(&first.transfer_syntax_uid, path)?;
+    if let Some(done) = read_native_in_place(path, &mut frames) {
+        return done;
+    }
     if read_native_span(path, first, buf) {
         let all = Samples::U16(Cow::Borrowed(buf.as_slice()));
         return convert_frames(&all, frames, path);
@@ -254,7 +257,46 @@ fn read_native_span(path: &Path, f: &FrameRef, buf: &mut Vec<u16>) -> bool {
     cfg!(target_endian = "little") && read_span(path, f, buf).is_some()
 }
 
+/// A single-frame native file whose samples fit the output type: read
+/// straight into the output slice and convert in place (no intermediate
+/// buffer). `None` when this does not apply.
+fn read_native_in_place<T: HuSample>(
+    path: &Path,
+    frames: &mut [(&FrameRef, ArrayViewMut2<T>)],
+) -> Option<Result<(), FillError>> {
+    use std::io::Read as _;
+    let [(f, view)] = frames else { return None };
+    if !cfg!(target_endian = "little") || f.frames_in_file != 1 {
+        return None;
+    }
+    let out = view.as_slice_mut()?;
+    let storage = T::as_u16_storage(out)?;
+    let mut file = open_native_span(path, f)?;
+    if f.pixel_span?.len != 2 * storage.len() as u64 {
+        return None;
+    }
+    file.read_exact(bytemuck::cast_slice_mut(storage)).ok()?;
+    Some(if T::convert_u16_in_place(out, f) {
+        Ok(())
+    } else {
+        Err(FillError::OutOfRange)
+    })
+}
+
 fn read_span(path: &Path, f: &FrameRef, buf: &mut Vec<u16>) -> Option<()> {
+    use std::io::Read as _;
+    let mut file = open_native_span(path, f)?;
+    let span = f.pixel_span?;
+    buf.resize(usize::try_from(span.len / 2).ok()?, 0);
+    file.read_exact(bytemuck::cast_slice_mut(buf.as_mut_slice()))
+        .ok()?;
+    Some(())
+}
+
+/// Open the file positioned at its native 16-bit little-endian pixel data,
+/// after checking the file is unchanged in length and that a PixelData
+/// element header with the span's length sits right before it.
+fn open_native_span(path: &Path, f: &FrameRef) -> Option<std::fs::File> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     let span = f.pixel_span?;
     let header_len: u64 = match f.transfer_syntax_uid.as_str() {
@@ -278,10 +320,7 @@ fn read_span(path: &Path, f: &FrameRef, buf: &mut Vec<u16>) -> Option<()> {
     if !tag_ok || u64::from(u32::from_le_bytes(len_bytes)) != span.len {
         return None;
     }
-    buf.resize(usize::try_from(span.len / 2).ok()?, 0);
-    file.read_exact(bytemuck::cast_slice_mut(buf.as_mut_slice()))
-        .ok()?;
-    Some(())
+    Some(file)
 }
 
 /// Convert every requested frame of a file's samples into its output slice.
