@@ -25,7 +25,7 @@ mod scan_table;
 #[derive(Debug, Parser)]
 #[command(name = "hounsfield", version, about, long_about = None)]
 pub struct Cli {
-    /// What to do (without a command the viewer opens; until it exists, this help).
+    /// What to do (without a command the viewer opens on the demo study).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,6 +46,21 @@ pub enum Command {
     Histogram(HistogramArgs),
     /// Write the synthetic chest phantom as a DICOM series (and its labels).
     Phantom(PhantomArgs),
+    /// Open the viewer on a folder, file or DICOMDIR (no path: the demo).
+    View(ViewArgs),
+}
+
+/// Arguments of `view` (handled by the binary, which owns the window).
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// A DICOM folder, file or DICOMDIR; without it the demo study opens.
+    pub path: Option<PathBuf>,
+    /// Save a screenshot of the window here after a few frames, then exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+    /// Frames to render before the screenshot.
+    #[arg(long, default_value_t = 10)]
+    pub frames: u32,
 }
 
 /// Arguments of `scan`.
@@ -175,6 +190,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Resample(a) => run_resample(&a),
         Command::Histogram(a) => run_histogram(&a),
         Command::Phantom(a) => run_phantom(&a),
+        Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }
 }
 

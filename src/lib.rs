@@ -10,11 +10,18 @@
 //!   operations.
 //! - [`io`]: NIfTI, NRRD and NumPy readers/writers (atomic writes).
 //! - [`phantom`]: a deterministic synthetic chest CT with known labels.
+//! - [`mpr`]: multiplanar reslicing in radiological display orientation.
+//! - [`study`], [`jobs`]: what the viewer holds, and background work.
+//! - [`ui`]: the eframe/egui viewer (the only module importing egui).
 //! - [`cli`]: the `hounsfield` subcommands.
 
 pub mod cli;
 pub mod dicom;
 pub mod export;
 pub mod io;
+pub mod jobs;
+pub mod mpr;
 pub mod phantom;
+pub mod study;
+pub mod ui;
 pub mod volume;

@@ -21,6 +21,7 @@ pub mod open;
 pub mod report;
 pub mod scan;
 pub mod series;
+pub mod tags;
 pub mod transfer_syntax;
 pub mod write;
 

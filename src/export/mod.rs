@@ -1,6 +1,8 @@
 //! Pure encoders over image buffers: PNG plots now, GIF/PNG exports of views
 //! later. Writing to disk goes through `io::write_atomic`.
 
+pub mod font;
+pub mod montage;
 pub mod plot;
 
 use std::path::Path;

@@ -1,8 +1,10 @@
 //! Small PNG plots drawn without a plotting library: a HU histogram with
-//! axes, tick labels (a built-in 3×5 digit font) and a log or linear scale.
+//! axes, tick labels (the built-in 3×5 font of [`super::font`]) and a log or
+//! linear scale.
 
 use image::{Rgb, RgbImage};
 
+use super::font::text;
 use crate::volume::ops::Histogram;
 
 /// Options of [`histogram_png`].
@@ -113,49 +115,6 @@ fn vline(img: &mut RgbImage, x: i64, y0: i64, y1: i64, c: Rgb<u8>) {
 fn hline(img: &mut RgbImage, x0: i64, x1: i64, y: i64, c: Rgb<u8>) {
     for x in x0.min(x1)..=x0.max(x1) {
         put(img, x, y, c);
-    }
-}
-
-/// 3×5 glyphs, one row per `u8` (3 low bits, MSB left).
-fn glyph(ch: char) -> [u8; 5] {
-    match ch {
-        '0' | 'O' => [7, 5, 5, 5, 7],
-        '1' => [2, 6, 2, 2, 7],
-        '2' => [7, 1, 7, 4, 7],
-        '3' => [7, 1, 7, 1, 7],
-        '4' => [5, 5, 7, 1, 1],
-        '5' => [7, 4, 7, 1, 7],
-        '6' => [7, 4, 7, 5, 7],
-        '7' => [7, 1, 1, 1, 1],
-        '8' => [7, 5, 7, 5, 7],
-        '9' => [7, 5, 7, 1, 7],
-        '-' => [0, 0, 7, 0, 0],
-        'H' => [5, 5, 7, 5, 5],
-        'U' => [5, 5, 5, 5, 7],
-        'L' => [4, 4, 4, 4, 7],
-        'G' => [7, 4, 5, 5, 7],
-        'I' => [7, 2, 2, 2, 7],
-        'N' => [5, 7, 7, 7, 5],
-        _ => [0; 5],
-    }
-}
-
-/// Draw text at 2× scale.
-fn text(img: &mut RgbImage, s: &str, x: i64, y: i64, c: Rgb<u8>) {
-    for (k, ch) in s.chars().enumerate() {
-        let g = glyph(ch);
-        let ox = x + k as i64 * 8;
-        for (row, bits) in g.iter().enumerate() {
-            for col in 0..3 {
-                if bits & (4 >> col) != 0 {
-                    for dy in 0..2 {
-                        for dx in 0..2 {
-                            put(img, ox + col * 2 + dx, y + row as i64 * 2 + dy, c);
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 

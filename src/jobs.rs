@@ -1,0 +1,178 @@
+//! Background jobs: named threads running long work (scan, load, exports)
+//! off the UI thread, with progress, cancellation and a result to poll.
+//!
+//! No egui here: the UI polls [`Job::poll`] in its `logic()` and asks for a
+//! repaint through the `on_progress` hook, so the UI never blocks.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
+
+/// Shared progress and cancel flag of one job.
+#[derive(Default)]
+pub struct JobControl {
+    done: AtomicUsize,
+    total: AtomicUsize,
+    cancel: AtomicBool,
+    note: Mutex<String>,
+    on_progress: Mutex<Option<Box<dyn Fn() + Send>>>,
+}
+
+impl JobControl {
+    /// Report progress: `done` of `total` steps.
+    pub fn set_progress(&self, done: usize, total: usize) {
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(done, Ordering::Relaxed);
+        self.notify();
+    }
+
+    /// A short note on the current step (e.g. "decoding").
+    pub fn set_note(&self, note: &str) {
+        if let Ok(mut n) = self.note.lock() {
+            note.clone_into(&mut n);
+        }
+        self.notify();
+    }
+
+    fn notify(&self) {
+        if let Ok(f) = self.on_progress.lock()
+            && let Some(f) = f.as_ref()
+        {
+            f();
+        }
+    }
+
+    /// True once cancellation was requested.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The cancel flag, for APIs that poll an `AtomicBool`.
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+}
+
+/// A running (or finished) background job producing `T`.
+pub struct Job<T> {
+    /// Human-readable name, e.g. "Loading chest-ct".
+    pub name: String,
+    control: Arc<JobControl>,
+    result: Receiver<Result<T, String>>,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Start `work` on a named thread. `on_progress` is called (from the
+    /// worker) whenever progress changes and when the job ends; the UI uses
+    /// it to request a repaint.
+    pub fn spawn(
+        name: impl Into<String>,
+        on_progress: impl Fn() + Send + 'static,
+        work: impl FnOnce(&JobControl) -> Result<T, String> + Send + 'static,
+    ) -> Result<Self, String> {
+        let name = name.into();
+        let control = Arc::new(JobControl {
+            on_progress: Mutex::new(Some(Box::new(on_progress))),
+            ..Default::default()
+        });
+        let (tx, rx) = sync_channel(1);
+        let worker_control = Arc::clone(&control);
+        std::thread::Builder::new()
+            .name(format!("job: {name}"))
+            .spawn(move || {
+                let r = work(&worker_control);
+                tx.send(r).ok();
+                worker_control.notify();
+            })
+            .map_err(|e| format!("cannot start job {name:?}: {e}"))?;
+        Ok(Self {
+            name,
+            control,
+            result: rx,
+        })
+    }
+
+    /// The result once the job has finished (`None` while running). A job
+    /// whose thread died without a result reports an error.
+    pub fn poll(&self) -> Option<Result<T, String>> {
+        match self.result.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                Some(Err(format!("{} stopped unexpectedly", self.name)))
+            }
+        }
+    }
+
+    /// Fraction done in `0..=1`, `None` when the total is unknown.
+    pub fn fraction(&self) -> Option<f32> {
+        let total = self.control.total.load(Ordering::Relaxed);
+        (total > 0).then(|| self.control.done.load(Ordering::Relaxed) as f32 / total as f32)
+    }
+
+    /// The current step's note.
+    pub fn note(&self) -> String {
+        self.control
+            .note
+            .lock()
+            .map(|n| n.clone())
+            .unwrap_or_default()
+    }
+
+    /// Ask the job to stop; it ends with an error soon after.
+    pub fn cancel(&self) {
+        self.control.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait<T: Send + 'static>(job: &Job<T>) -> Result<T, String> {
+        loop {
+            if let Some(r) = job.poll() {
+                return r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn a_job_reports_progress_and_its_result() {
+        let pings = Arc::new(AtomicUsize::new(0));
+        let p = Arc::clone(&pings);
+        let job = Job::spawn(
+            "sum",
+            move || {
+                p.fetch_add(1, Ordering::Relaxed);
+            },
+            |c| {
+                c.set_progress(1, 2);
+                c.set_note("adding");
+                Ok(2 + 2)
+            },
+        )
+        .unwrap();
+        assert_eq!(wait(&job), Ok(4));
+        assert!(pings.load(Ordering::Relaxed) >= 2);
+        assert_eq!(job.fraction(), Some(0.5));
+    }
+
+    #[test]
+    fn a_job_can_be_cancelled() {
+        let job = Job::spawn(
+            "spin",
+            || {},
+            |c| {
+                while !c.is_cancelled() {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err::<(), _>("cancelled".to_owned())
+            },
+        )
+        .unwrap();
+        job.cancel();
+        assert_eq!(wait(&job), Err("cancelled".to_owned()));
+    }
+}

@@ -1,0 +1,566 @@
+//! The application: owns the study (`Arc<Volume>`), the display state, the
+//! view caches and the background jobs. `logic()` applies commands and
+//! polls jobs; `ui()` draws and collects new commands. Data is never
+//! mutated while drawing.
+
+use std::path::PathBuf;
+
+use glam::DVec3;
+
+use super::command::Command;
+use super::panels;
+use super::picker::FilePicker;
+use super::recent::Recent;
+use super::state::{AXES, ViewerState, view_index};
+use super::views::{self, Probe, ViewCache};
+use crate::dicom::{self, LoadControl, ScanReport};
+use crate::jobs::Job;
+use crate::mpr::{self, ViewAxis};
+use crate::study::{self, Study};
+use crate::volume::window;
+
+/// A message for the status bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// The text (no patient identifiers).
+    pub text: String,
+    /// Shown in red.
+    pub is_error: bool,
+}
+
+/// Options from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// Open this path at start-up instead of the demo.
+    pub open: Option<PathBuf>,
+    /// Save a screenshot of the window here after `exit_after_frames`, then quit.
+    pub screenshot: Option<PathBuf>,
+    /// Frames to render before the screenshot (default 10).
+    pub exit_after_frames: Option<u32>,
+    /// Where the recent-studies list lives (default: the user's config folder).
+    pub config_dir: Option<PathBuf>,
+}
+
+/// The viewer application.
+pub struct App {
+    /// What is shown.
+    pub state: ViewerState,
+    /// The loaded study.
+    pub study: Option<Study>,
+    /// The last scan: the opened path and what it holds.
+    pub scan: Option<(PathBuf, ScanReport)>,
+    /// Status bar message.
+    pub message: Option<Message>,
+    /// Recently opened paths.
+    pub recent: Recent,
+    /// HU under the pointer.
+    pub probe: Option<Probe>,
+    /// Tag table of the current slice's file (path, rows).
+    pub tags: Option<(PathBuf, Result<Vec<dicom::tags::TagRow>, String>)>,
+    /// Montage export: every k-th slice.
+    pub montage_every: usize,
+    /// Screen rectangle of each view in the last frame (axial, coronal, sagittal).
+    pub view_rects: [egui::Rect; 3],
+    pub(crate) scan_job: Option<Job<ScanReport>>,
+    pub(crate) load_job: Option<Job<Study>>,
+    pub(crate) caches: [ViewCache; 3],
+    pub(crate) commands: Vec<Command>,
+    picker: Box<dyn FilePicker>,
+    options: AppOptions,
+    frames: u32,
+    screenshot_requested: bool,
+    repaint: Option<egui::Context>,
+}
+
+impl App {
+    /// A viewer showing the demo study (or about to open `options.open`).
+    pub fn new(options: AppOptions, picker: Box<dyn FilePicker>) -> Self {
+        let mut app = Self {
+            state: ViewerState::default(),
+            study: None,
+            scan: None,
+            message: None,
+            recent: Recent::load(options.config_dir.clone()),
+            probe: None,
+            tags: None,
+            montage_every: 5,
+            view_rects: [egui::Rect::NOTHING; 3],
+            scan_job: None,
+            load_job: None,
+            caches: Default::default(),
+            commands: Vec::new(),
+            picker,
+            options: options.clone(),
+            frames: 0,
+            screenshot_requested: false,
+            repaint: None,
+        };
+        app.set_study(study::demo());
+        if let Some(p) = options.open {
+            app.commands.push(Command::OpenPath(p));
+        }
+        app
+    }
+
+    /// Push a command (as a widget would).
+    pub fn push(&mut self, c: Command) {
+        self.commands.push(c);
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            is_error: false,
+        });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            is_error: true,
+        });
+    }
+
+    /// Replace the study: crosshair to its centre, a sensible window.
+    pub fn set_study(&mut self, s: Study) {
+        self.state.crosshair_mm = s.volume.geometry.centre_mm();
+        self.state.views = Default::default();
+        self.state.maximized = None;
+        if s.labels.is_none() {
+            self.apply_preset("abdomen");
+        } else {
+            self.apply_preset("liver");
+        }
+        self.caches = Default::default();
+        self.tags = None;
+        self.study = Some(s);
+    }
+
+    fn apply_preset(&mut self, name: &str) {
+        if let Some(p) = window::preset(name) {
+            self.state.window_centre_hu = p.centre_hu;
+            self.state.window_width_hu = p.width_hu;
+            self.state.preset = Some(p.name);
+        }
+    }
+
+    fn waker(&self) -> impl Fn() + Send + 'static {
+        let ctx = self.repaint.clone();
+        move || {
+            if let Some(c) = &ctx {
+                c.request_repaint();
+            }
+        }
+    }
+
+    /// Apply all pending commands (and start jobs). Called from `logic()`;
+    /// tests call it directly.
+    pub fn apply_commands(&mut self) {
+        let commands = std::mem::take(&mut self.commands);
+        for c in commands {
+            self.apply(c);
+        }
+    }
+
+    fn apply(&mut self, c: Command) {
+        match c {
+            Command::OpenPath(p) => self.start_scan(p),
+            Command::PickFolder => {
+                if let Some(p) = self.picker.pick_folder() {
+                    self.start_scan(p);
+                }
+            }
+            Command::LoadSeries(i) => self.start_load(i),
+            Command::OpenDemo => {
+                self.set_study(study::demo());
+                self.info("Demo phantom");
+            }
+            Command::CancelJob => {
+                for j in self.scan_job.iter() {
+                    j.cancel();
+                }
+                for j in self.load_job.iter() {
+                    j.cancel();
+                }
+            }
+            Command::SetCrosshair(p) => self.state.crosshair_mm = self.clamp_to_volume(p),
+            Command::ScrollSlice(axis, n) => self.scroll(axis, n),
+            Command::SetWindow(c, w) => {
+                self.state.window_centre_hu = c;
+                self.state.window_width_hu = w.max(1.0);
+                self.state.preset = None;
+            }
+            Command::Preset(name) => self.apply_preset(&name),
+            Command::AutoWindow => {
+                if let Some(s) = &self.study {
+                    let w = window::auto_window(&s.volume, 1.0, 99.0);
+                    self.state.window_centre_hu = w.centre_hu;
+                    self.state.window_width_hu = w.width_hu;
+                    self.state.preset = None;
+                }
+            }
+            Command::Zoom(axis, f) => {
+                let v = &mut self.state.views[view_index(axis)];
+                v.zoom = (v.zoom * f).clamp(0.2, 40.0);
+            }
+            Command::Pan(axis, d) => self.state.views[view_index(axis)].pan += d,
+            Command::ToggleMaximize(axis) => {
+                self.state.maximized = if self.state.maximized == Some(axis) {
+                    None
+                } else {
+                    Some(axis)
+                };
+            }
+            Command::Reset => {
+                if let Some(s) = self.study.take() {
+                    let labels = s.labels.is_some();
+                    self.state.crosshair_mm = s.volume.geometry.centre_mm();
+                    self.study = Some(s);
+                    self.state.views = Default::default();
+                    self.state.maximized = None;
+                    self.apply_preset(if labels { "liver" } else { "abdomen" });
+                }
+            }
+            Command::ExportMontage(path) => self.export_montage(&path),
+            Command::SaveView(axis, path) => self.save_view(axis, &path),
+        }
+    }
+
+    fn clamp_to_volume(&self, p: DVec3) -> DVec3 {
+        let Some(s) = &self.study else { return p };
+        let g = &s.volume.geometry;
+        let v = g.voxel_of_world(p);
+        let max = DVec3::new(
+            (g.dims[2] - 1) as f64,
+            (g.dims[1] - 1) as f64,
+            (g.dims[0] - 1) as f64,
+        );
+        g.world_of_voxel(v.clamp(DVec3::ZERO, max))
+    }
+
+    fn scroll(&mut self, axis: ViewAxis, n: i32) {
+        let Some(s) = &self.study else { return };
+        let step = mpr::slice_step_mm(&s.volume.geometry, axis);
+        let p = self.state.crosshair_mm + axis.scroll_dir() * step * f64::from(n);
+        self.state.crosshair_mm = self.clamp_to_volume(p);
+        self.state.active = axis;
+    }
+
+    fn start_scan(&mut self, path: PathBuf) {
+        let waker = self.waker();
+        let p = path.clone();
+        match Job::spawn(format!("Scanning {}", path.display()), waker, move |c| {
+            c.set_note("reading headers");
+            Ok(dicom::scan(&[p]))
+        }) {
+            Ok(j) => {
+                self.scan_job = Some(j);
+                self.scan = Some((path, ScanReport::default()));
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn start_load(&mut self, index: usize) {
+        let Some((_, report)) = &self.scan else {
+            return;
+        };
+        let Some(info) = report.series.get(index).cloned() else {
+            return;
+        };
+        if let Err(e) = &info.layout {
+            let e = e.clone();
+            self.error(format!("cannot load this series: {e}"));
+            return;
+        }
+        if let Some(j) = &self.load_job {
+            j.cancel();
+        }
+        let waker = self.waker();
+        let name = info
+            .metadata
+            .series_description
+            .clone()
+            .unwrap_or_else(|| "series".into());
+        match Job::spawn(format!("Loading {name}"), waker, move |c| {
+            c.set_note("decoding");
+            let progress = |d: usize, t: usize| c.set_progress(d, t);
+            let control = LoadControl {
+                progress: Some(&progress),
+                cancel: Some(c.cancel_flag()),
+            };
+            study::load(&info, &control).map_err(|e| e.to_string())
+        }) {
+            Ok(j) => self.load_job = Some(j),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Take finished job results. Called from `logic()`; tests call it too.
+    pub fn poll_jobs(&mut self) {
+        if let Some(r) = self.scan_job.as_ref().and_then(Job::poll) {
+            self.scan_job = None;
+            match r {
+                Ok(report) => self.finish_scan(report),
+                Err(e) => self.error(e),
+            }
+        }
+        if let Some(r) = self.load_job.as_ref().and_then(Job::poll) {
+            self.load_job = None;
+            match r {
+                Ok(s) => {
+                    let msg = format!("Loaded {} in {:.2} s", s.name, s.load_s);
+                    self.set_study(s);
+                    self.info(msg);
+                }
+                Err(e) => self.error(format!(
+                    "loading failed (the current study stays open): {e}"
+                )),
+            }
+        }
+    }
+
+    fn finish_scan(&mut self, report: ScanReport) {
+        let Some((path, _)) = self.scan.take() else {
+            return;
+        };
+        let loadable: Vec<usize> = report
+            .series
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.layout.is_ok())
+            .map(|(i, _)| i)
+            .collect();
+        if report.series.is_empty() {
+            self.error(format!(
+                "no image series in {} ({} objects, {} unreadable files); the current study stays open",
+                path.display(),
+                report.objects.len(),
+                report.failures.len()
+            ));
+        } else {
+            self.recent.remember(path.clone());
+            self.info(format!(
+                "{} series found in {}",
+                report.series.len(),
+                path.display()
+            ));
+        }
+        let auto = (loadable.len() == 1).then(|| loadable[0]);
+        self.scan = Some((path, report));
+        if let Some(i) = auto {
+            self.start_load(i);
+        }
+    }
+
+    fn export_montage(&mut self, path: &std::path::Path) {
+        let Some(s) = &self.study else { return };
+        let p = crate::export::montage::MontageParams {
+            every: self.montage_every.max(1),
+            centre_hu: self.state.window_centre_hu,
+            width_hu: self.state.window_width_hu,
+            ..Default::default()
+        };
+        let img = crate::export::montage::axial_montage(&s.volume, &p);
+        match crate::export::write_png(path, &img) {
+            Ok(()) => self.info(format!("montage saved to {}", path.display())),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    fn save_view(&mut self, axis: ViewAxis, path: &std::path::Path) {
+        let Some((w, h, gray)) = self.caches[view_index(axis)].last_gray.clone() else {
+            return;
+        };
+        let rgb: Vec<u8> = gray.iter().flat_map(|&g| [g, g, g]).collect();
+        let Some(img) = image::RgbImage::from_raw(w as u32, h as u32, rgb) else {
+            return;
+        };
+        match crate::export::write_png(path, &img) {
+            Ok(()) => self.info(format!("view saved to {}", path.display())),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// The plane each view drew last (axial, coronal, sagittal).
+    pub fn view_planes(&self) -> [Option<mpr::SlicePlane>; 3] {
+        [
+            self.caches[0].plane,
+            self.caches[1].plane,
+            self.caches[2].plane,
+        ]
+    }
+
+    /// The file behind the current axial slice, if any.
+    pub fn current_slice_file(&self) -> Option<PathBuf> {
+        let s = self.study.as_ref()?;
+        let v = s.volume.geometry.voxel_of_world(self.state.crosshair_mm);
+        let z = v.z.round();
+        if z < 0.0 {
+            return None;
+        }
+        s.slice_files.get(z as usize).cloned().flatten()
+    }
+
+    /// Ask for a save path and push the command built from it.
+    pub(crate) fn ask_save(&mut self, default_name: &str, make: impl FnOnce(PathBuf) -> Command) {
+        if let Some(p) = self.picker.save_file(default_name, "png") {
+            self.commands.push(make(p));
+        }
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        let axis = self.state.active;
+        let (up, down, pgup, pgdn, esc, reset) = ctx.input(|i| {
+            (
+                i.key_pressed(egui::Key::ArrowUp) || i.key_pressed(egui::Key::ArrowRight),
+                i.key_pressed(egui::Key::ArrowDown) || i.key_pressed(egui::Key::ArrowLeft),
+                i.key_pressed(egui::Key::PageUp),
+                i.key_pressed(egui::Key::PageDown),
+                i.key_pressed(egui::Key::Escape),
+                i.key_pressed(egui::Key::Home),
+            )
+        });
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        for (pressed, n) in [(up, 1), (down, -1), (pgup, 10), (pgdn, -10)] {
+            if pressed {
+                self.commands.push(Command::ScrollSlice(axis, n));
+            }
+        }
+        if esc {
+            self.state.maximized = None;
+        }
+        if reset {
+            self.commands.push(Command::Reset);
+        }
+    }
+
+    fn screenshot_flow(&mut self, ctx: &egui::Context) {
+        let Some(path) = self.options.screenshot.clone() else {
+            return;
+        };
+        self.frames += 1;
+        let busy = self.scan_job.is_some() || self.load_job.is_some();
+        let wanted = self.options.exit_after_frames.unwrap_or(10);
+        if busy || self.frames < wanted {
+            ctx.request_repaint();
+            return;
+        }
+        if !self.screenshot_requested {
+            self.screenshot_requested = true;
+            let c = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let [w, h] = image.size;
+                let rgba: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+                if let Some(img) = image::RgbaImage::from_raw(w as u32, h as u32, rgba) {
+                    let rgb = image::DynamicImage::ImageRgba8(img).to_rgb8();
+                    if let Err(e) = crate::export::write_png(&path, &rgb) {
+                        eprintln!("error: {e}");
+                    }
+                }
+                c.send_viewport_cmd(egui::ViewportCommand::Close);
+            });
+        }
+        ctx.request_repaint();
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.step_logic(ctx);
+        self.screenshot_flow(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.draw(ui);
+    }
+}
+
+impl App {
+    /// One frame of logic: drops, keyboard, commands, jobs, tag table.
+    /// eframe calls it before drawing; tests call it directly.
+    pub fn step_logic(&mut self, ctx: &egui::Context) {
+        if self.repaint.is_none() {
+            self.repaint = Some(ctx.clone());
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.commands.push(Command::OpenPath(p));
+        }
+        self.keyboard(ctx);
+        self.apply_commands();
+        self.poll_jobs();
+        if self.tags.as_ref().map(|t| &t.0) != self.current_slice_file().as_ref() {
+            self.tags = self.current_slice_file().map(|p| {
+                let rows = dicom::tags::dump_tags(&p, 96).map_err(|e| e.to_string());
+                (p, rows)
+            });
+        }
+        if self.scan_job.is_some() || self.load_job.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Draw the whole window (also used by tests through egui_kittest).
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
+        panels::menu_bar(self, ui);
+        panels::status_bar(self, ui);
+        panels::side_panel(self, ui);
+        egui::CentralPanel::no_frame().show(ui, |ui| self.draw_views(ui));
+    }
+
+    fn draw_views(&mut self, ui: &mut egui::Ui) {
+        let Some(study) = self.study.as_ref() else {
+            return;
+        };
+        let study: &Study = study;
+        let rect = ui.available_rect_before_wrap();
+        let gap = 2.0;
+        let half = egui::vec2((rect.width() - gap) / 2.0, (rect.height() - gap) / 2.0);
+        let cells = [
+            egui::Rect::from_min_size(rect.min, half),
+            egui::Rect::from_min_size(rect.min + egui::vec2(half.x + gap, 0.0), half),
+            egui::Rect::from_min_size(rect.min + egui::vec2(0.0, half.y + gap), half),
+            egui::Rect::from_min_size(rect.min + half + egui::vec2(gap, gap), half),
+        ];
+        let mut probe = None;
+        let mut commands = Vec::new();
+        let state = self.state.clone();
+        for (k, axis) in AXES.into_iter().enumerate() {
+            let r = match state.maximized {
+                Some(m) if m == axis => rect,
+                Some(_) => continue,
+                None => cells[k],
+            };
+            self.view_rects[k] = r;
+            let p = views::show(
+                ui,
+                r,
+                axis,
+                study,
+                &state,
+                &mut self.caches[k],
+                &mut commands,
+            );
+            if p.is_some() {
+                probe = p;
+                self.state.active = axis;
+            }
+        }
+        if state.maximized.is_none() {
+            let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(cells[3].shrink(6.0)));
+            panels::histogram(self, &mut inner);
+        }
+        self.probe = probe;
+        self.commands.extend(commands);
+    }
+}

@@ -1,0 +1,45 @@
+//! What widgets ask the app to do. Widgets push commands; `App::logic`
+//! applies them (and starts jobs), so drawing never mutates data.
+
+use std::path::PathBuf;
+
+use glam::DVec3;
+
+use crate::mpr::ViewAxis;
+
+/// A request from the UI.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Scan a folder, file or DICOMDIR and list its series.
+    OpenPath(PathBuf),
+    /// Ask the file picker for a folder, then open it.
+    PickFolder,
+    /// Load series `index` of the current scan.
+    LoadSeries(usize),
+    /// Show the built-in demo study.
+    OpenDemo,
+    /// Cancel the running job.
+    CancelJob,
+    /// Move the linked point.
+    SetCrosshair(DVec3),
+    /// Step the view's slice by `n` (positive: along the view normal).
+    ScrollSlice(ViewAxis, i32),
+    /// Set window centre and width (HU).
+    SetWindow(f32, f32),
+    /// Apply a named window preset.
+    Preset(String),
+    /// Window from the 1st–99th percentiles.
+    AutoWindow,
+    /// Multiply a view's zoom.
+    Zoom(ViewAxis, f32),
+    /// Pan a view by screen points.
+    Pan(ViewAxis, egui::Vec2),
+    /// Maximise a view, or go back to three.
+    ToggleMaximize(ViewAxis),
+    /// Crosshair to the centre, default window, zoom and pan.
+    Reset,
+    /// Export an axial montage PNG.
+    ExportMontage(PathBuf),
+    /// Save a view as PNG.
+    SaveView(ViewAxis, PathBuf),
+}

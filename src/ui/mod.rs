@@ -1,0 +1,35 @@
+//! The desktop viewer (eframe/egui with the wgpu renderer). The only module,
+//! with `render/` later, that imports egui/eframe. A thin layer: the study,
+//! reslicing and jobs live in the library; this draws and turns input into
+//! [`command::Command`]s.
+//!
+//! - [`app`]: the `eframe::App` — state, study, jobs, command handling.
+//! - [`views`]: one MPR view (texture, crosshair, letters, input).
+//! - [`panels`]: menu, series browser, window/level, info, tags, histogram.
+//! - [`state`], [`command`], [`picker`], [`recent`]: plain data around them.
+
+pub mod app;
+pub mod command;
+pub mod panels;
+pub mod picker;
+pub mod recent;
+pub mod state;
+pub mod views;
+
+pub use app::{App, AppOptions};
+
+/// Open the viewer window and run until it is closed.
+pub fn run_app(options: AppOptions) -> Result<(), eframe::Error> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Hounsfield")
+            .with_inner_size([1280.0, 860.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Hounsfield",
+        native,
+        Box::new(move |_cc| Ok(Box::new(App::new(options, Box::new(picker::RfdPicker))))),
+    )
+}

@@ -1,0 +1,469 @@
+//! The panels around the views: menu bar, series browser, window/level,
+//! view options, probe and study information, DICOM tags, exports,
+//! histogram and the status bar. Widgets only push commands or flip display
+//! toggles; loading and exporting happen in `App::logic`.
+
+use egui::{Color32, RichText};
+
+use super::app::App;
+use super::command::Command;
+use crate::dicom::Severity;
+use crate::mpr::ViewAxis;
+use crate::volume::resample::Interpolation;
+use crate::volume::window;
+
+/// File menu.
+pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
+    egui::Panel::top("menu").show(ui, |ui| {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open folder…").clicked() {
+                    app.push(Command::PickFolder);
+                    ui.close();
+                }
+                if ui.button("Demo study").clicked() {
+                    app.push(Command::OpenDemo);
+                    ui.close();
+                }
+                ui.menu_button("Recent", |ui| {
+                    if app.recent.paths.is_empty() {
+                        ui.label("(none yet)");
+                    }
+                    for p in app.recent.paths.clone() {
+                        if ui.button(p.display().to_string()).clicked() {
+                            app.push(Command::OpenPath(p));
+                            ui.close();
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Save axial view as PNG…").clicked() {
+                    app.ask_save("axial.png", |p| Command::SaveView(ViewAxis::Axial, p));
+                    ui.close();
+                }
+                if ui.button("Export montage PNG…").clicked() {
+                    app.ask_save("montage.png", Command::ExportMontage);
+                    ui.close();
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                ui.checkbox(&mut app.state.show_crosshair, "Crosshair");
+                ui.checkbox(&mut app.state.show_info_overlay, "Patient/study overlay");
+                ui.checkbox(&mut app.state.show_labels, "Label overlay");
+                if ui.button("Reset (Home)").clicked() {
+                    app.push(Command::Reset);
+                    ui.close();
+                }
+            });
+            if let Some(s) = &app.study {
+                ui.separator();
+                ui.label(RichText::new(&s.name).strong());
+            }
+        });
+    });
+}
+
+/// Progress, messages and the HU probe.
+pub fn status_bar(app: &mut App, ui: &mut egui::Ui) {
+    egui::Panel::bottom("status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let job = app
+                .load_job
+                .as_ref()
+                .map(|j| (j.name.clone(), j.fraction(), j.note()))
+                .or_else(|| {
+                    app.scan_job
+                        .as_ref()
+                        .map(|j| (j.name.clone(), j.fraction(), j.note()))
+                });
+            if let Some((name, fraction, note)) = job {
+                ui.spinner();
+                ui.label(format!("{name} — {note}"));
+                if let Some(f) = fraction {
+                    ui.add(
+                        egui::ProgressBar::new(f)
+                            .desired_width(160.0)
+                            .show_percentage(),
+                    );
+                }
+                if ui.button("Cancel").clicked() {
+                    app.push(Command::CancelJob);
+                }
+                ui.separator();
+            }
+            match &app.probe {
+                Some(p) => {
+                    ui.monospace(format!(
+                        "HU {:>7.1}   voxel [z {} row {} col {}]   LPS ({:.1}, {:.1}, {:.1}) mm",
+                        p.hu,
+                        p.index[0],
+                        p.index[1],
+                        p.index[2],
+                        p.point_mm.x,
+                        p.point_mm.y,
+                        p.point_mm.z
+                    ));
+                }
+                None => {
+                    ui.monospace("HU —");
+                }
+            }
+            if let Some(m) = &app.message {
+                ui.separator();
+                let colour = if m.is_error {
+                    Color32::from_rgb(255, 110, 110)
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.colored_label(colour, &m.text);
+            }
+        });
+    });
+}
+
+/// Series browser, window/level, options, information, tags.
+pub fn side_panel(app: &mut App, ui: &mut egui::Ui) {
+    egui::Panel::left("side")
+        .resizable(true)
+        .default_size(330.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                series_browser(app, ui);
+                ui.separator();
+                window_controls(app, ui);
+                ui.separator();
+                view_options(app, ui);
+                ui.separator();
+                study_info(app, ui);
+                tag_browser(app, ui);
+            });
+        });
+}
+
+fn series_browser(app: &mut App, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.heading("Series");
+        if ui.button("Open folder…").clicked() {
+            app.push(Command::PickFolder);
+        }
+        if ui.button("Demo").clicked() {
+            app.push(Command::OpenDemo);
+        }
+    });
+    let Some((path, report)) = &app.scan else {
+        ui.label("Open a folder (File > Open folder, or drop it on the window).");
+        return;
+    };
+    ui.label(RichText::new(path.display().to_string()).small());
+    let mut load = None;
+    for (i, s) in report.series.iter().enumerate() {
+        let first = &s.instances[0];
+        let (badge, colour, hover) = match &s.layout {
+            Ok(l) => {
+                let colour = match l.report.worst() {
+                    None => Color32::from_rgb(90, 200, 90),
+                    Some(Severity::Info) => Color32::from_rgb(120, 170, 255),
+                    Some(Severity::Warning) => Color32::from_rgb(240, 190, 60),
+                    Some(Severity::Error) => Color32::from_rgb(255, 90, 90),
+                };
+                let text: Vec<String> = l
+                    .report
+                    .issues
+                    .iter()
+                    .map(|i| format!("[{:?}] {}", i.severity, i.message))
+                    .collect();
+                (
+                    l.report.badge(),
+                    colour,
+                    if text.is_empty() {
+                        "no issues".to_owned()
+                    } else {
+                        text.join("\n")
+                    },
+                )
+            }
+            Err(e) => ("error", Color32::from_rgb(255, 90, 90), e.clone()),
+        };
+        let spacing = s.layout.as_ref().map_or_else(
+            |_| "-".to_owned(),
+            |l| {
+                let sp = l.geometry.spacing_zyx_mm();
+                format!("{:.2}×{:.2}×{:.2} mm", sp[2], sp[1], sp[0])
+            },
+        );
+        let slices = s
+            .layout
+            .as_ref()
+            .map_or(s.frame_count(), |l| l.geometry.dims[0]);
+        ui.horizontal(|ui| {
+            ui.colored_label(colour, badge).on_hover_text(hover);
+            let label = format!(
+                "{} {} · {} sl · {}×{} · {}",
+                s.metadata.modality.as_deref().unwrap_or("?"),
+                s.metadata
+                    .series_description
+                    .as_deref()
+                    .unwrap_or("(no description)"),
+                slices,
+                first.cols,
+                first.rows,
+                spacing
+            );
+            if ui.selectable_label(false, label).clicked() {
+                load = Some(i);
+            }
+        });
+    }
+    for o in &report.objects {
+        ui.label(
+            RichText::new(format!(
+                "{} {}",
+                o.kind.label(),
+                o.description.as_deref().unwrap_or_default()
+            ))
+            .weak(),
+        );
+    }
+    if !report.failures.is_empty() {
+        ui.label(RichText::new(format!("{} unreadable files", report.failures.len())).weak())
+            .on_hover_text(
+                report
+                    .failures
+                    .iter()
+                    .take(20)
+                    .map(|f| f.reason.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+    }
+    if let Some(i) = load {
+        app.push(Command::LoadSeries(i));
+    }
+}
+
+fn window_controls(app: &mut App, ui: &mut egui::Ui) {
+    ui.heading("Window");
+    ui.horizontal_wrapped(|ui| {
+        for p in window::presets() {
+            let selected = app.state.preset.as_deref() == Some(p.name.as_str());
+            if ui
+                .selectable_label(selected, &p.name)
+                .on_hover_text(format!(
+                    "centre {} HU, width {} HU",
+                    p.centre_hu, p.width_hu
+                ))
+                .clicked()
+            {
+                app.push(Command::Preset(p.name.clone()));
+            }
+        }
+        if ui
+            .button("Auto")
+            .on_hover_text("1st–99th percentile")
+            .clicked()
+        {
+            app.push(Command::AutoWindow);
+        }
+    });
+    let (mut c, mut w) = (app.state.window_centre_hu, app.state.window_width_hu);
+    let changed_c = ui
+        .add(egui::Slider::new(&mut c, -1200.0..=3000.0).text("centre (HU)"))
+        .changed();
+    let changed_w = ui
+        .add(
+            egui::Slider::new(&mut w, 1.0..=4000.0)
+                .logarithmic(true)
+                .text("width (HU)"),
+        )
+        .changed();
+    if changed_c || changed_w {
+        app.push(Command::SetWindow(c, w));
+    }
+}
+
+fn view_options(app: &mut App, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut app.state.show_crosshair, "crosshair");
+        ui.checkbox(&mut app.state.show_info_overlay, "info overlay");
+        if app.study.as_ref().is_some_and(|s| s.labels.is_some()) {
+            ui.checkbox(&mut app.state.show_labels, "labels");
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.radio_value(
+            &mut app.state.interpolation,
+            Interpolation::Nearest,
+            "nearest",
+        );
+        ui.radio_value(
+            &mut app.state.interpolation,
+            Interpolation::Linear,
+            "linear",
+        );
+        if ui.button("Reset").clicked() {
+            app.push(Command::Reset);
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("montage every");
+        ui.add(egui::DragValue::new(&mut app.montage_every).range(1..=50))
+            .labelled_by(label.id);
+        if ui.button("Export montage…").clicked() {
+            app.ask_save("montage.png", Command::ExportMontage);
+        }
+    });
+}
+
+fn study_info(app: &mut App, ui: &mut egui::Ui) {
+    let Some(s) = &app.study else { return };
+    egui::CollapsingHeader::new("Study")
+        .default_open(true)
+        .show(ui, |ui| {
+            let g = &s.volume.geometry;
+            let [nz, ny, nx] = s.volume.shape();
+            let sp = g.spacing_zyx_mm();
+            ui.label(format!(
+                "{nx} × {ny} × {nz} voxels, orientation {}",
+                g.orientation_code()
+            ));
+            ui.label(format!(
+                "voxel {:.3} × {:.3} × {:.3} mm",
+                sp[2], sp[1], sp[0]
+            ));
+            let c = app.state.crosshair_mm;
+            ui.label(format!(
+                "crosshair LPS ({:.1}, {:.1}, {:.1}) mm",
+                c.x, c.y, c.z
+            ));
+            if let Some(m) = &s.metadata {
+                if app.state.show_info_overlay {
+                    ui.label(format!(
+                        "patient {}",
+                        m.patient_name.as_deref().unwrap_or("-")
+                    ));
+                    ui.label(format!("ID {}", m.patient_id.as_deref().unwrap_or("-")));
+                }
+                ui.label(format!(
+                    "{} · {} · {}",
+                    m.modality.as_deref().unwrap_or("-"),
+                    m.study_date.as_deref().unwrap_or("-"),
+                    m.manufacturer.as_deref().unwrap_or("-")
+                ));
+            }
+            if let Some(r) = &s.report {
+                for i in &r.issues {
+                    ui.label(RichText::new(format!("[{:?}] {}", i.severity, i.message)).small());
+                }
+            }
+            if !s.label_names.is_empty() {
+                ui.horizontal_wrapped(|ui| {
+                    for (v, n) in &s.label_names {
+                        ui.colored_label(super::views::label_colour(*v), n);
+                    }
+                });
+            }
+        });
+}
+
+fn tag_browser(app: &mut App, ui: &mut egui::Ui) {
+    egui::CollapsingHeader::new("DICOM tags (current axial slice)")
+        .default_open(false)
+        .show(ui, |ui| {
+            let Some((path, rows)) = &app.tags else {
+                ui.label("(no DICOM file behind this slice)");
+                return;
+            };
+            ui.label(RichText::new(path.display().to_string()).small());
+            match rows {
+                Err(e) => {
+                    ui.colored_label(Color32::from_rgb(255, 110, 110), e);
+                }
+                Ok(rows) => {
+                    egui::Grid::new("tags").striped(true).show(ui, |ui| {
+                        for r in rows {
+                            let indent = "  ".repeat(r.depth);
+                            ui.monospace(format!("{indent}{}", r.tag));
+                            ui.monospace(&r.vr);
+                            ui.label(&r.keyword);
+                            let hidden = r.identifying && !app.state.show_info_overlay;
+                            ui.label(if hidden { "<hidden>" } else { r.value.as_str() });
+                            ui.end_row();
+                        }
+                    });
+                }
+            }
+        });
+}
+
+/// HU histogram with the window range shaded; log or linear counts.
+pub fn histogram(app: &mut App, ui: &mut egui::Ui) {
+    let Some(s) = &app.study else { return };
+    ui.horizontal(|ui| {
+        ui.strong("HU histogram");
+        ui.checkbox(&mut app.state.histogram_log, "log");
+    });
+    let h = &s.histogram;
+    let rect = ui.available_rect_before_wrap();
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(20));
+    let n = h.counts.len().max(1);
+    let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f32;
+    let log = app.state.histogram_log;
+    let scale = |c: u64| -> f32 {
+        if log {
+            if c == 0 {
+                0.0
+            } else {
+                (1.0 + (c as f32).ln()) / (1.0 + max.ln())
+            }
+        } else {
+            c as f32 / max
+        }
+    };
+    let lo = h.min_hu as f32;
+    let hi = lo + h.bin_width_hu as f32 * n as f32;
+    let x_of = |hu: f32| rect.left() + (hu - lo) / (hi - lo) * rect.width();
+    let (wl, wh) = (
+        app.state.window_centre_hu - app.state.window_width_hu / 2.0,
+        app.state.window_centre_hu + app.state.window_width_hu / 2.0,
+    );
+    let band = egui::Rect::from_x_y_ranges(
+        x_of(wl).max(rect.left())..=x_of(wh).min(rect.right()),
+        rect.y_range(),
+    );
+    if band.width() > 0.0 {
+        painter.rect_filled(
+            band,
+            0.0,
+            Color32::from_rgba_unmultiplied(255, 255, 255, 24),
+        );
+    }
+    let bar_w = rect.width() / n as f32;
+    for (i, &c) in h.counts.iter().enumerate() {
+        let x = rect.left() + i as f32 * bar_w;
+        let top = rect.bottom() - scale(c) * (rect.height() - 14.0);
+        painter.rect_filled(
+            egui::Rect::from_min_max(
+                egui::pos2(x, top),
+                egui::pos2(x + bar_w.max(1.0), rect.bottom()),
+            ),
+            0.0,
+            Color32::from_rgb(70, 140, 220),
+        );
+    }
+    for t in [-1000.0f32, 0.0, 1000.0, 2000.0] {
+        if t >= lo && t < hi {
+            painter.text(
+                egui::pos2(x_of(t), rect.bottom() - 2.0),
+                if x_of(t) - rect.left() < 20.0 { egui::Align2::LEFT_BOTTOM } else { egui::Align2::CENTER_BOTTOM },
+                format!("{t:.0}"),
+                egui::FontId::proportional(11.0),
+                Color32::from_gray(200),
+            );
+        }
+    }
+}

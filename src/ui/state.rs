@@ -1,0 +1,85 @@
+//! What the viewer shows — crosshair, window, per-view zoom and pan,
+//! layout, toggles. Small, plain data; no voxels, no textures.
+
+use glam::DVec3;
+
+use crate::mpr::ViewAxis;
+use crate::volume::resample::Interpolation;
+
+/// Zoom and pan of one view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ViewState {
+    /// Magnification over "fit to view" (1 = fit).
+    pub zoom: f32,
+    /// Pan in screen points.
+    pub pan: egui::Vec2,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        Self {
+            zoom: 1.0,
+            pan: egui::Vec2::ZERO,
+        }
+    }
+}
+
+/// The whole display state of the viewer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewerState {
+    /// The linked point (LPS mm) all three views pass through.
+    pub crosshair_mm: DVec3,
+    /// Window centre (level) in HU.
+    pub window_centre_hu: f32,
+    /// Window width in HU.
+    pub window_width_hu: f32,
+    /// Name of the active preset, if the window equals one.
+    pub preset: Option<String>,
+    /// Axial, coronal, sagittal.
+    pub views: [ViewState; 3],
+    /// A view shown alone (double-click), or all three.
+    pub maximized: Option<ViewAxis>,
+    /// Patient/study text overlay in the views.
+    pub show_info_overlay: bool,
+    /// Label overlay (when the study has labels).
+    pub show_labels: bool,
+    /// Crosshair lines.
+    pub show_crosshair: bool,
+    /// Log scale in the histogram panel.
+    pub histogram_log: bool,
+    /// Sampling of the views.
+    pub interpolation: Interpolation,
+    /// The view the keyboard scrolls (last hovered).
+    pub active: ViewAxis,
+}
+
+impl Default for ViewerState {
+    fn default() -> Self {
+        Self {
+            crosshair_mm: DVec3::ZERO,
+            window_centre_hu: 40.0,
+            window_width_hu: 400.0,
+            preset: None,
+            views: [ViewState::default(); 3],
+            maximized: None,
+            show_info_overlay: true,
+            show_labels: true,
+            show_crosshair: true,
+            histogram_log: true,
+            interpolation: Interpolation::Nearest,
+            active: ViewAxis::Axial,
+        }
+    }
+}
+
+/// Index of a view in [`ViewerState::views`].
+pub fn view_index(axis: ViewAxis) -> usize {
+    match axis {
+        ViewAxis::Axial => 0,
+        ViewAxis::Coronal => 1,
+        ViewAxis::Sagittal => 2,
+    }
+}
+
+/// The three views in display order.
+pub const AXES: [ViewAxis; 3] = [ViewAxis::Axial, ViewAxis::Coronal, ViewAxis::Sagittal];

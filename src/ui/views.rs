@@ -1,0 +1,419 @@
+//! One MPR view: reslice (cached) → texture → drawn in physical aspect with
+//! crosshair, orientation letters and labels; pointer and wheel input turned
+//! into [`Command`]s. Radiological convention comes from `mpr::SlicePlane`.
+
+use egui::{
+    Color32, ColorImage, FontId, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
+};
+use glam::DVec3;
+
+use super::command::Command;
+use super::state::{ViewerState, view_index};
+use crate::mpr::{self, SlicePlane, ViewAxis};
+use crate::study::Study;
+use crate::volume::resample::Interpolation;
+
+/// What a view's texture was made from (re-slice only when it changes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ViewKey {
+    volume: u64,
+    origin_bits: [u64; 3],
+    window: [u32; 2],
+    linear: bool,
+}
+
+/// Per-view cache: the resliced texture and its plane.
+#[derive(Default)]
+pub struct ViewCache {
+    key: Option<ViewKey>,
+    texture: Option<TextureHandle>,
+    labels_key: Option<ViewKey>,
+    labels: Option<TextureHandle>,
+    buf: Vec<u8>,
+    /// The plane last drawn.
+    pub plane: Option<SlicePlane>,
+    /// The windowed grey image last drawn (for "save view").
+    pub last_gray: Option<(usize, usize, Vec<u8>)>,
+}
+
+/// The HU under the pointer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Probe {
+    /// LPS position in mm.
+    pub point_mm: DVec3,
+    /// Voxel index `[z, row, col]`.
+    pub index: [usize; 3],
+    /// HU value.
+    pub hu: f32,
+}
+
+/// Colour of each view's crosshair line (drawn in the other views).
+pub fn axis_colour(axis: ViewAxis) -> Color32 {
+    match axis {
+        ViewAxis::Axial => Color32::from_rgb(80, 160, 255),
+        ViewAxis::Coronal => Color32::from_rgb(90, 220, 120),
+        ViewAxis::Sagittal => Color32::from_rgb(255, 170, 60),
+    }
+}
+
+/// Overlay colour of a label value: liver green, tumour/lesion red, lungs
+/// blue, heart magenta, airway cyan, vessels orange; body, bone and table
+/// (context, not findings) stay uncoloured; other values from a palette.
+pub fn label_colour(value: u8) -> Color32 {
+    match value {
+        0 | 1 | 8 | 9 => Color32::TRANSPARENT,
+        2 | 3 => Color32::from_rgb(70, 130, 255),
+        4 => Color32::from_rgb(0, 220, 220),
+        5 => Color32::from_rgb(230, 90, 200),
+        6 => Color32::from_rgb(40, 200, 60),
+        7 => Color32::from_rgb(240, 30, 30),
+        10 => Color32::from_rgb(250, 160, 40),
+        v => {
+            let h = u32::from(v).wrapping_mul(2_654_435_761);
+            Color32::from_rgb((h >> 8) as u8, (h >> 16) as u8, (h >> 24) as u8)
+        }
+    }
+}
+
+/// Screen placement of a plane's image inside `rect`.
+#[derive(Clone, Copy, Debug)]
+pub struct Placement {
+    /// The image's screen rectangle.
+    pub image: Rect,
+    /// Screen points per mm.
+    pub points_per_mm: f32,
+}
+
+impl Placement {
+    /// Fit `plane` into `rect` with the view's zoom and pan, physical aspect.
+    pub fn new(plane: &SlicePlane, rect: Rect, zoom: f32, pan: Vec2) -> Self {
+        let [w_mm, h_mm] = plane.extent_mm();
+        let (w_mm, h_mm) = (w_mm.max(1e-3) as f32, h_mm.max(1e-3) as f32);
+        let points_per_mm = (rect.width() / w_mm).min(rect.height() / h_mm) * zoom;
+        let size = Vec2::new(w_mm * points_per_mm, h_mm * points_per_mm);
+        Self {
+            image: Rect::from_center_size(rect.center() + pan, size),
+            points_per_mm,
+        }
+    }
+
+    /// Screen position of continuous pixel coordinates (pixel centres at
+    /// integer coordinates).
+    pub fn screen_of_pixel(&self, plane: &SlicePlane, px: f64, py: f64) -> Pos2 {
+        let sx = (px + 0.5) * plane.pixel_mm[0] * f64::from(self.points_per_mm);
+        let sy = (py + 0.5) * plane.pixel_mm[1] * f64::from(self.points_per_mm);
+        self.image.min + Vec2::new(sx as f32, sy as f32)
+    }
+
+    /// Continuous pixel coordinates of a screen position.
+    pub fn pixel_of_screen(&self, plane: &SlicePlane, pos: Pos2) -> (f64, f64) {
+        let d = pos - self.image.min;
+        let ppm = f64::from(self.points_per_mm);
+        (
+            f64::from(d.x) / (plane.pixel_mm[0] * ppm) - 0.5,
+            f64::from(d.y) / (plane.pixel_mm[1] * ppm) - 0.5,
+        )
+    }
+}
+
+/// Update the view's texture(s) if what they show changed.
+fn refresh(
+    ui: &egui::Ui,
+    axis: ViewAxis,
+    study: &Study,
+    state: &ViewerState,
+    plane: &SlicePlane,
+    cache: &mut ViewCache,
+) {
+    let linear = state.interpolation == Interpolation::Linear;
+    let key = ViewKey {
+        volume: study.volume.id.0,
+        origin_bits: plane.origin_mm.to_array().map(f64::to_bits),
+        window: [
+            state.window_centre_hu.to_bits(),
+            state.window_width_hu.to_bits(),
+        ],
+        linear,
+    };
+    if cache.key != Some(key) || cache.texture.is_none() {
+        mpr::reslice_window_u8(
+            &study.volume,
+            plane,
+            state.interpolation,
+            state.window_centre_hu,
+            state.window_width_hu,
+            &mut cache.buf,
+        );
+        let [w, h] = plane.size;
+        let image = ColorImage::from_gray([w, h], &cache.buf);
+        match &mut cache.texture {
+            Some(t) => t.set(image, TextureOptions::NEAREST),
+            None => {
+                cache.texture = Some(ui.ctx().load_texture(
+                    format!("view-{axis:?}"),
+                    image,
+                    TextureOptions::NEAREST,
+                ))
+            }
+        }
+        cache.last_gray = Some((w, h, cache.buf.clone()));
+        cache.key = Some(key);
+    }
+    let Some(labels) = study.labels.as_ref().filter(|_| state.show_labels) else {
+        return;
+    };
+    let lkey = ViewKey {
+        volume: labels.id.0,
+        window: [0, 0],
+        linear: false,
+        ..key
+    };
+    if cache.labels_key != Some(lkey) || cache.labels.is_none() {
+        let img = mpr::reslice(labels, plane, Interpolation::Nearest);
+        let mut rgba = Vec::with_capacity(img.data.len() * 4);
+        for v in &img.data {
+            let c = if v.is_finite() {
+                label_colour(*v as u8)
+            } else {
+                Color32::TRANSPARENT
+            };
+            let alpha = if c == Color32::TRANSPARENT { 0 } else { 90 };
+            rgba.extend_from_slice(&[c.r(), c.g(), c.b(), alpha]);
+        }
+        let image = ColorImage::from_rgba_unmultiplied([img.width, img.height], &rgba);
+        match &mut cache.labels {
+            Some(t) => t.set(image, TextureOptions::NEAREST),
+            None => {
+                cache.labels = Some(ui.ctx().load_texture(
+                    format!("labels-{axis:?}"),
+                    image,
+                    TextureOptions::NEAREST,
+                ))
+            }
+        }
+        cache.labels_key = Some(lkey);
+    }
+}
+
+/// Draw one view into `rect` and turn input into commands; returns the HU
+/// probe when the pointer is over the image.
+pub fn show(
+    ui: &mut egui::Ui,
+    rect: Rect,
+    axis: ViewAxis,
+    study: &Study,
+    state: &ViewerState,
+    cache: &mut ViewCache,
+    commands: &mut Vec<Command>,
+) -> Option<Probe> {
+    let plane = SlicePlane::through(&study.volume.geometry, axis, state.crosshair_mm);
+    refresh(ui, axis, study, state, &plane, cache);
+    let vs = state.views[view_index(axis)];
+    let place = Placement::new(&plane, rect, vs.zoom, vs.pan);
+    let response = ui.interact(
+        rect,
+        ui.scope_id().with(("mpr-view", axis.name())),
+        Sense::click_and_drag(),
+    );
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, Color32::BLACK);
+    let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+    if let Some(t) = &cache.texture {
+        painter.image(t.id(), place.image, uv, Color32::WHITE);
+    }
+    if state.show_labels
+        && study.labels.is_some()
+        && let Some(t) = &cache.labels
+    {
+        painter.image(t.id(), place.image, uv, Color32::WHITE);
+    }
+    draw_annotations(&painter, rect, axis, study, state, &plane, &place);
+    if response.hovered() || response.dragged() {
+        handle_input(ui, &response, axis, state, &plane, &place, commands);
+    }
+    cache.plane = Some(plane);
+    let pos = response.hover_pos()?;
+    if !place.image.contains(pos) {
+        return None;
+    }
+    let (px, py) = place.pixel_of_screen(&plane, pos);
+    probe_at(study, plane.world_of_pixel(px, py))
+}
+
+/// The HU value at a world point (nearest voxel), if inside the volume.
+pub fn probe_at(study: &Study, point_mm: DVec3) -> Option<Probe> {
+    let g = &study.volume.geometry;
+    let v = g.voxel_of_world(point_mm).round();
+    if v.min_element() < 0.0 {
+        return None;
+    }
+    let (x, y, z) = (v.x as usize, v.y as usize, v.z as usize);
+    let hu = study.volume.voxels.get_hu(z, y, x)?;
+    Some(Probe {
+        point_mm,
+        index: [z, y, x],
+        hu,
+    })
+}
+
+fn draw_annotations(
+    painter: &egui::Painter,
+    rect: Rect,
+    axis: ViewAxis,
+    study: &Study,
+    state: &ViewerState,
+    plane: &SlicePlane,
+    place: &Placement,
+) {
+    let text = Color32::from_gray(230);
+    let font = FontId::proportional(13.0);
+    if state.show_crosshair {
+        let p = plane.pixel_of_world(state.crosshair_mm);
+        let c = place.screen_of_pixel(plane, p.x, p.y);
+        let (vertical, horizontal) = match axis {
+            ViewAxis::Axial => (ViewAxis::Sagittal, ViewAxis::Coronal),
+            ViewAxis::Coronal => (ViewAxis::Sagittal, ViewAxis::Axial),
+            ViewAxis::Sagittal => (ViewAxis::Coronal, ViewAxis::Axial),
+        };
+        let img = place.image.intersect(rect);
+        painter.line_segment(
+            [Pos2::new(c.x, img.top()), Pos2::new(c.x, img.bottom())],
+            Stroke::new(1.0, axis_colour(vertical)),
+        );
+        painter.line_segment(
+            [Pos2::new(img.left(), c.y), Pos2::new(img.right(), c.y)],
+            Stroke::new(1.0, axis_colour(horizontal)),
+        );
+    }
+    let [l, r, t, b] = plane.edge_letters();
+    let big = FontId::proportional(16.0);
+    let ltr = Color32::from_rgb(255, 230, 120);
+    painter.text(
+        Pos2::new(rect.left() + 6.0, rect.center().y),
+        egui::Align2::LEFT_CENTER,
+        l,
+        big.clone(),
+        ltr,
+    );
+    painter.text(
+        Pos2::new(rect.right() - 6.0, rect.center().y),
+        egui::Align2::RIGHT_CENTER,
+        r,
+        big.clone(),
+        ltr,
+    );
+    painter.text(
+        Pos2::new(rect.center().x, rect.top() + 4.0),
+        egui::Align2::CENTER_TOP,
+        t,
+        big.clone(),
+        ltr,
+    );
+    painter.text(
+        Pos2::new(rect.center().x, rect.bottom() - 4.0),
+        egui::Align2::CENTER_BOTTOM,
+        b,
+        big,
+        ltr,
+    );
+
+    let (idx, count, pos_mm) =
+        mpr::slice_position(&study.volume.geometry, axis, state.crosshair_mm);
+    painter.text(
+        rect.left_top() + Vec2::new(6.0, 4.0),
+        egui::Align2::LEFT_TOP,
+        format!("{}  {}/{}  {:.1} mm", axis.name(), idx + 1, count, pos_mm),
+        font.clone(),
+        axis_colour(axis),
+    );
+    painter.text(
+        rect.left_bottom() + Vec2::new(6.0, -4.0),
+        egui::Align2::LEFT_BOTTOM,
+        format!(
+            "W {:.0}  L {:.0}",
+            state.window_width_hu, state.window_centre_hu
+        ),
+        font.clone(),
+        text,
+    );
+    if state.show_info_overlay && axis == ViewAxis::Axial {
+        let mut lines = Vec::new();
+        if let Some(m) = &study.metadata {
+            lines.push(m.patient_name.clone().unwrap_or_else(|| "(no name)".into()));
+            lines.push(format!("ID {}", m.patient_id.as_deref().unwrap_or("-")));
+            lines.push(format!(
+                "{} {}",
+                m.modality.as_deref().unwrap_or("-"),
+                m.study_date.as_deref().unwrap_or("")
+            ));
+        } else {
+            lines.push(study.name.clone());
+        }
+        let [nz, ny, nx] = study.volume.shape();
+        let sp = study.volume.geometry.spacing_zyx_mm();
+        lines.push(format!("{nx}x{ny}x{nz}"));
+        lines.push(format!("{:.3} x {:.3} x {:.3} mm", sp[2], sp[1], sp[0]));
+        painter.text(
+            rect.right_top() + Vec2::new(-6.0, 4.0),
+            egui::Align2::RIGHT_TOP,
+            lines.join("\n"),
+            font,
+            text,
+        );
+    }
+}
+
+fn handle_input(
+    ui: &egui::Ui,
+    response: &egui::Response,
+    axis: ViewAxis,
+    state: &ViewerState,
+    plane: &SlicePlane,
+    place: &Placement,
+    commands: &mut Vec<Command>,
+) {
+    if response.double_clicked() {
+        commands.push(Command::ToggleMaximize(axis));
+    } else if (response.clicked() || response.dragged_by(egui::PointerButton::Primary))
+        && let Some(pos) = response.interact_pointer_pos()
+    {
+        let (px, py) = place.pixel_of_screen(plane, pos);
+        commands.push(Command::SetCrosshair(plane.world_of_pixel(px, py)));
+    }
+    if response.dragged_by(egui::PointerButton::Secondary) {
+        let d = response.drag_delta();
+        let w = (state.window_width_hu + d.x * 4.0).max(1.0);
+        let c = state.window_centre_hu + d.y * 2.0;
+        commands.push(Command::SetWindow(c, w));
+    }
+    if response.dragged_by(egui::PointerButton::Middle) {
+        commands.push(Command::Pan(axis, response.drag_delta()));
+    }
+    if !response.hovered() {
+        return;
+    }
+    let zoom = ui.input(egui::InputState::zoom_delta);
+    if (zoom - 1.0).abs() > 1e-4 {
+        commands.push(Command::Zoom(axis, zoom));
+    }
+    let steps: f32 = ui.input(|i| {
+        i.events
+            .iter()
+            .filter_map(|e| match e {
+                egui::Event::MouseWheel {
+                    unit,
+                    delta,
+                    modifiers,
+                    ..
+                } if !modifiers.command && !modifiers.ctrl => Some(match unit {
+                    egui::MouseWheelUnit::Line | egui::MouseWheelUnit::Page => delta.y.signum(),
+                    egui::MouseWheelUnit::Point => delta.y / 40.0,
+                }),
+                _ => None,
+            })
+            .sum()
+    });
+    if steps.abs() >= 0.5 {
+        commands.push(Command::ScrollSlice(axis, steps.round() as i32));
+    }
+}

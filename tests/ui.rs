@@ -1,0 +1,232 @@
+//! The viewer driven through egui_kittest, rendered with wgpu on the
+//! software Vulkan adapter (lavapipe): open the demo, scroll, drag the
+//! window, click to move the crosshair, switch presets, toggle the overlay,
+//! open a DICOM folder through an injected picker; the three views must
+//! agree on the same world point. Snapshot of the main layout.
+
+mod common;
+
+use egui::{
+    Event, Modifiers, MouseWheelSource, MouseWheelUnit, PointerButton, Pos2, TouchPhase, vec2,
+};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use hounsfield::mpr::ViewAxis;
+use hounsfield::ui::picker::FixedPicker;
+use hounsfield::ui::{App, AppOptions};
+
+const SIZE: egui::Vec2 = egui::Vec2::new(1280.0, 860.0);
+
+fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder().with_size(SIZE).wgpu().build_ui_state(
+        |ui, app: &mut App| {
+            let ctx = ui.ctx().clone();
+            app.step_logic(&ctx);
+            app.draw(ui);
+        },
+        app,
+    )
+}
+
+fn app_with(picker: FixedPicker) -> (App, tempfile::TempDir) {
+    let config = common::tempdir();
+    let app = App::new(
+        AppOptions {
+            config_dir: Some(config.path().to_path_buf()),
+            ..Default::default()
+        },
+        Box::new(picker),
+    );
+    (app, config)
+}
+
+/// Screen centre of a view's image.
+fn view_centre(h: &Harness<'_, App>, axis: ViewAxis) -> Pos2 {
+    let k = hounsfield::ui::state::view_index(axis);
+    h.state().view_rects[k].center()
+}
+
+fn assert_views_agree(app: &App) {
+    let c = app.state.crosshair_mm;
+    for plane in app.view_planes() {
+        let plane = plane.expect("every view drawn");
+        let p = plane.pixel_of_world(c);
+        let back = plane.world_of_pixel(p.x, p.y);
+        assert!(
+            (back - c).length() < 1e-6,
+            "a view does not pass through the crosshair: {back} vs {c}"
+        );
+    }
+}
+
+#[test]
+fn demo_opens_and_interactions_work() {
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(3);
+    assert_eq!(h.state().study.as_ref().unwrap().name, "Demo phantom");
+    assert_views_agree(h.state());
+
+    // Wheel over the axial view: one slice along the normal.
+    let before = h.state().state.crosshair_mm;
+    let pos = view_centre(&h, ViewAxis::Axial);
+    h.hover_at(pos);
+    h.event(Event::MouseWheel {
+        unit: MouseWheelUnit::Line,
+        delta: vec2(0.0, 1.0),
+        phase: TouchPhase::Move,
+        source: MouseWheelSource::Unknown,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(3);
+    let after = h.state().state.crosshair_mm;
+    let step = hounsfield::mpr::slice_step_mm(
+        &h.state().study.as_ref().unwrap().volume.geometry,
+        ViewAxis::Axial,
+    );
+    assert!(
+        ((after - before).length() - step).abs() < 1e-6,
+        "moved {} mm, step {step}",
+        (after - before).length()
+    );
+    assert!((after.x - before.x).abs() < 1e-9 && (after.y - before.y).abs() < 1e-9);
+
+    // Right-drag: window/level changes.
+    let (c0, w0) = (
+        h.state().state.window_centre_hu,
+        h.state().state.window_width_hu,
+    );
+    h.event(Event::PointerButton {
+        pos,
+        button: PointerButton::Secondary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(1);
+    for k in 1..=5 {
+        h.hover_at(pos + vec2(8.0 * k as f32, 6.0 * k as f32));
+        h.run_steps(1);
+    }
+    h.event(Event::PointerButton {
+        pos: pos + vec2(40.0, 30.0),
+        button: PointerButton::Secondary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(2);
+    let (c1, w1) = (
+        h.state().state.window_centre_hu,
+        h.state().state.window_width_hu,
+    );
+    assert!(w1 > w0 && c1 > c0, "W/L drag: ({c0},{w0}) -> ({c1},{w1})");
+
+    // Click in the coronal view moves the crosshair in-plane; all views follow.
+    let y_before = h.state().state.crosshair_mm.y;
+    let target = view_centre(&h, ViewAxis::Coronal) + vec2(-60.0, -40.0);
+    h.event(Event::PointerButton {
+        pos: target,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.event(Event::PointerButton {
+        pos: target,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(3);
+    let c = h.state().state.crosshair_mm;
+    assert!(
+        (c.y - y_before).abs() < 1e-9,
+        "a coronal click keeps the coronal plane"
+    );
+    assert!(
+        c.x < after.x && c.z > after.z,
+        "left of and above the centre on screen = patient right and superior: {c}"
+    );
+    assert_views_agree(h.state());
+
+    // Presets.
+    h.get_by_label("lung").click();
+    h.run_steps(2);
+    assert_eq!(
+        (
+            h.state().state.window_centre_hu,
+            h.state().state.window_width_hu
+        ),
+        (-600.0, 1500.0)
+    );
+
+    // Info overlay toggle.
+    let shown = h.state().state.show_info_overlay;
+    h.get_by_label("info overlay").click();
+    h.run_steps(2);
+    assert_ne!(h.state().state.show_info_overlay, shown);
+}
+
+#[test]
+fn main_layout_snapshot() {
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(4);
+    h.snapshot("main_layout");
+}
+
+#[test]
+fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() {
+    let tmp = common::tempdir();
+    let series = tmp.path().join("series");
+    let ph = hounsfield::phantom::chest(&hounsfield::phantom::PhantomParams {
+        dims: [24, 48, 48],
+        ..Default::default()
+    });
+    hounsfield::dicom::write::write_series(&ph.volume, &series, &Default::default()).unwrap();
+    let (app, _cfg) = app_with(FixedPicker {
+        folder: Some(series.clone()),
+        save_dir: Some(tmp.path().to_path_buf()),
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Open folder…").click();
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.state()
+            .study
+            .as_ref()
+            .is_some_and(|s| s.name != "Demo phantom")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let study = h.state().study.as_ref().unwrap();
+    assert_eq!(study.volume.voxels, ph.volume.voxels);
+    assert!(h.state().recent.paths.contains(&series));
+    assert_views_agree(h.state());
+
+    // A folder without images: a message, the study stays.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not dicom").unwrap();
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::OpenPath(empty));
+    for _ in 0..100 {
+        h.run_steps(1);
+        if h.state().message.as_ref().is_some_and(|m| m.is_error) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let m = h.state().message.clone().unwrap();
+    assert!(m.is_error && m.text.contains("no image series"), "{m:?}");
+    assert_eq!(
+        h.state().study.as_ref().unwrap().volume.voxels,
+        ph.volume.voxels
+    );
+
+    // Exports through the injected picker.
+    h.get_by_label("Export montage…").click();
+    h.run_steps(3);
+    assert!(tmp.path().join("montage.png").exists());
+}
