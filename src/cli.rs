@@ -19,7 +19,12 @@ use crate::volume::Volume;
 use crate::volume::ops::{self, HistogramParams};
 use crate::volume::resample::{Interpolation, ResampleParams, resample};
 
+mod montage;
 mod scan_table;
+mod tags;
+
+pub use montage::MontageArgs;
+pub use tags::TagsArgs;
 
 /// Hounsfield: CT DICOM series to HU volumes, and the tools around them.
 #[derive(Debug, Parser)]
@@ -46,6 +51,10 @@ pub enum Command {
     Histogram(HistogramArgs),
     /// Write the synthetic chest phantom as a DICOM series (and its labels).
     Phantom(PhantomArgs),
+    /// Tile every k-th axial slice of a series into one PNG.
+    Montage(MontageArgs),
+    /// List the DICOM elements of one file (identifiers hidden).
+    Tags(TagsArgs),
     /// Open the viewer on a folder, file or DICOMDIR (no path: the demo).
     View(ViewArgs),
 }
@@ -190,6 +199,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Resample(a) => run_resample(&a),
         Command::Histogram(a) => run_histogram(&a),
         Command::Phantom(a) => run_phantom(&a),
+        Command::Montage(a) => montage::run_montage(&a),
+        Command::Tags(a) => tags::run_tags(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }
 }

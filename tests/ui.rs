@@ -1,4 +1,4 @@
-//! The viewer driven through egui_kittest, rendered with wgpu on the
+//! The viewer driven through `egui_kittest`, rendered with wgpu on the
 //! software Vulkan adapter (lavapipe): open the demo, scroll, drag the
 //! window, click to move the crosshair, switch presets, toggle the overlay,
 //! open a DICOM folder through an injected picker; the three views must
@@ -181,7 +181,12 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
         dims: [24, 48, 48],
         ..Default::default()
     });
-    hounsfield::dicom::write::write_series(&ph.volume, &series, &Default::default()).unwrap();
+    hounsfield::dicom::write::write_series(
+        &ph.volume,
+        &series,
+        &hounsfield::dicom::write::SeriesWriteOptions::default(),
+    )
+    .unwrap();
     let (app, _cfg) = app_with(FixedPicker {
         folder: Some(series.clone()),
         save_dir: Some(tmp.path().to_path_buf()),

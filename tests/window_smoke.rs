@@ -42,7 +42,7 @@ fn the_real_window_renders_the_demo_and_exits_with_a_screenshot() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start Xvfb");
-    std::thread::sleep(Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(900));
     let shot = tmp.path().join("window.png");
     let runtime = tmp.path().join("xdg");
     std::fs::create_dir_all(&runtime).unwrap();
@@ -67,7 +67,7 @@ fn the_real_window_renders_the_demo_and_exits_with_a_screenshot() {
         if let Some(s) = app.try_wait().unwrap() {
             break Some(s);
         }
-        if started.elapsed() > Duration::from_secs(120) {
+        if started.elapsed() > Duration::from_mins(2) {
             app.kill().ok();
             break None;
         }

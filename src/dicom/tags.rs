@@ -169,30 +169,21 @@ fn dataset_rows(
         let Value::Sequence(s) = e.value() else {
             continue;
         };
-        if s.items().is_empty() {
-            continue;
-        }
-        if depth + 1 > MAX_DEPTH {
-            rows.push(TagRow {
-                depth: depth + 1,
-                tag: ITEM_TAG.to_owned(),
-                vr: String::new(),
-                keyword: "Item".to_owned(),
-                value: truncate(NOT_SHOWN.to_owned(), max),
-                identifying,
-            });
+        let item_row = |value: String| TagRow {
+            depth: depth + 1,
+            tag: ITEM_TAG.to_owned(),
+            vr: String::new(),
+            keyword: "Item".to_owned(),
+            value: truncate(value, max),
+            identifying,
+        };
+        if depth + 1 > MAX_DEPTH && !s.items().is_empty() {
+            rows.push(item_row(NOT_SHOWN.to_owned()));
             continue;
         }
         let n = s.items().len();
         for (i, item) in s.items().iter().enumerate() {
-            rows.push(TagRow {
-                depth: depth + 1,
-                tag: ITEM_TAG.to_owned(),
-                vr: String::new(),
-                keyword: "Item".to_owned(),
-                value: truncate(format!("{} of {n}", i + 1), max),
-                identifying,
-            });
+            rows.push(item_row(format!("{} of {n}", i + 1)));
             dataset_rows(item, depth + 1, identifying, max, rows);
         }
     }
@@ -307,9 +298,10 @@ fn binary_text(vr: VR, v: &PrimitiveValue, max: usize) -> String {
     }
 }
 
-/// Printable ASCII, possibly NUL-padded.
+/// Printable ASCII, possibly NUL-padded, and long enough (8 bytes) not to
+/// be a number that happens to look like text.
 fn is_text(b: &[u8]) -> bool {
-    !b.is_empty()
+    b.len() >= 8
         && b.iter().any(u8::is_ascii_graphic)
         && b.iter()
             .all(|&c| c == 0 || c == b' ' || c.is_ascii_graphic())
@@ -378,10 +370,6 @@ mod tests {
             .unwrap_or_else(|| panic!("no row {tag}"))
     }
 
-    fn text(tag: Tag, vr: VR, v: &str) -> DataElement<InMemDicomObject> {
-        DataElement::new(tag, vr, PrimitiveValue::from(v))
-    }
-
     fn write(obj: InMemDicomObject, ts: &str, dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
         obj.with_meta(FileMetaTableBuilder::new().transfer_syntax(ts))
@@ -391,52 +379,54 @@ mod tests {
         path
     }
 
-    fn base_object() -> InMemDicomObject {
-        let mut obj = InMemDicomObject::new_empty();
-        obj.put(text(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE));
-        obj.put(text(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1234"));
-        obj.put(text(tags::MODALITY, VR::CS, "CT"));
-        obj
+    /// `(vr, keyword, value)` of the row of `tag`.
+    fn cells<'a>(rows: &'a [TagRow], tag: &str) -> (&'a str, &'a str, &'a str) {
+        let r = find(rows, tag);
+        (&r.vr, &r.keyword, &r.value)
     }
 
-    #[test]
-    fn written_series_slice_lists_meta_then_data_set_and_flags_identifiers() {
+    /// Two 3×4 slices written by the project's series writer.
+    fn tiny_series(dir: &Path, opts: &SeriesWriteOptions) -> Vec<PathBuf> {
         let vol = Volume::from_i16(
             Array3::from_elem((2, 3, 4), 40),
             Geometry::identity([2, 3, 4]),
         );
+        write_series(&vol, dir, opts).unwrap()
+    }
+
+    fn base_object() -> InMemDicomObject {
+        let mut obj = InMemDicomObject::new_empty();
+        put(
+            &mut obj,
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            "1.2.840.10008.5.1.4.1.1.2",
+        );
+        put(&mut obj, tags::SOP_INSTANCE_UID, VR::UI, "2.25.1234");
+        obj
+    }
+
+    #[test]
+    fn written_slice_lists_meta_then_data_set_and_flags_identifiers() {
         let dir = tempfile::tempdir().unwrap();
         let opts = SeriesWriteOptions {
             patient_name: "Doe^Jane".into(),
             patient_id: "ID-0042".into(),
             ..Default::default()
         };
-        let paths = write_series(&vol, dir.path(), &opts).unwrap();
+        let paths = tiny_series(dir.path(), &opts);
         let rows = dump_tags(&paths[0], 80).unwrap();
 
-        // Meta group first, then the data set in ascending tag order.
-        let n_meta = rows
-            .iter()
-            .take_while(|r| r.tag.starts_with("(0002,"))
-            .count();
-        assert!(n_meta >= 4, "{rows:?}");
-        assert!(rows[n_meta..].iter().all(|r| !r.tag.starts_with("(0002,")));
-        let top: Vec<&str> = rows[n_meta..].iter().map(|r| r.tag.as_str()).collect();
-        let mut sorted = top.clone();
-        sorted.sort_unstable();
-        assert_eq!(top, sorted);
-        assert!(rows.iter().all(|r| r.depth == 0));
-
-        let ts = find(&rows, "(0002,0010)");
-        assert_eq!(
-            (ts.vr.as_str(), ts.keyword.as_str(), ts.value.as_str()),
-            ("UI", "TransferSyntaxUID", uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        // Meta group first, then the data set, all in ascending tag order.
+        assert!(rows[..4].iter().all(|r| r.tag.starts_with("(0002,")));
+        assert!(
+            rows.windows(2)
+                .all(|w| w[0].tag < w[1].tag && w[1].depth == 0)
         );
+        let (ts, name) = (cells(&rows, "(0002,0010)"), cells(&rows, "(0010,0010)"));
+        assert_eq!(ts, ("UI", "TransferSyntaxUID", "1.2.840.10008.1.2.1"));
+        assert_eq!(name, ("PN", "PatientName", "Doe^Jane"));
         let name = find(&rows, "(0010,0010)");
-        assert_eq!(
-            (name.vr.as_str(), name.keyword.as_str(), name.value.as_str()),
-            ("PN", "PatientName", "Doe^Jane")
-        );
         assert!(name.identifying);
         assert_eq!(name.shown_value(false), HIDDEN);
         assert_eq!(name.shown_value(true), "Doe^Jane");
@@ -450,91 +440,67 @@ mod tests {
         let debug = format!("{rows:?}");
         assert!(!debug.contains("Doe^Jane") && !debug.contains("ID-0042"));
         assert!(debug.contains("Modality"));
+        for k in IDENTIFYING.split_ascii_whitespace() {
+            assert!(StandardDataDictionary.by_name(k).is_some(), "{k}");
+        }
+        assert!(is_identifying("PatientID", VR::LO));
+        assert!(is_identifying("", VR::PN));
+        assert!(!is_identifying("PatientSex", VR::CS));
+    }
+
+    fn put(obj: &mut InMemDicomObject, tag: Tag, vr: VR, v: impl Into<PrimitiveValue>) {
+        obj.put(DataElement::new(tag, vr, v.into()));
+    }
+
+    fn put_seq(obj: &mut InMemDicomObject, tag: Tag, items: Vec<InMemDicomObject>) {
+        let s = DataSetSequence::new(items, Length::UNDEFINED);
+        obj.put(DataElement::new(tag, VR::SQ, s));
+    }
+
+    fn dump(obj: InMemDicomObject, max: usize) -> Vec<TagRow> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(obj, uids::EXPLICIT_VR_LITTLE_ENDIAN, dir.path(), "a.dcm");
+        dump_tags(&path, max).unwrap()
     }
 
     #[test]
-    fn values_are_summarised_truncated_escaped_and_sequences_indented() {
+    fn values_are_summarised_truncated_and_escaped() {
         let mut obj = base_object();
-        obj.put(text(tags::STUDY_DESCRIPTION, VR::LO, &"x".repeat(200)));
-        obj.put(text(tags::SERIES_DESCRIPTION, VR::LO, "a\u{1b}[2Jb\nc"));
-        obj.put(DataElement::new(
-            tags::IMAGE_POSITION_PATIENT,
-            VR::DS,
-            PrimitiveValue::Strs(vec!["-1.5".into(), "2".into(), "3.25".into()].into()),
-        ));
-        obj.put(DataElement::new(
-            tags::FRAME_INCREMENT_POINTER,
-            VR::AT,
-            PrimitiveValue::from(tags::FRAME_TIME),
-        ));
-        obj.put(DataElement::new(
-            tags::PIXEL_SPACING,
-            VR::DS,
-            PrimitiveValue::from("0.5\\0.5"),
-        ));
-        obj.put(DataElement::new(
-            Tag(0x0009, 0x0010),
-            VR::LO,
-            PrimitiveValue::from("ACME"),
-        ));
-        obj.put(DataElement::new(
-            Tag(0x0009, 0x1001),
-            VR::OB,
-            PrimitiveValue::U8(vec![7u8; 100].into()),
-        ));
-        obj.put(DataElement::new(
-            Tag(0x0009, 0x1002),
-            VR::OB,
-            PrimitiveValue::U8(vec![0u8, 1].into()),
-        ));
-        obj.put(DataElement::new(
-            Tag(0x0009, 0x1003),
-            VR::FD,
-            PrimitiveValue::F64((0..1000).map(f64::from).collect()),
-        ));
-        // A person sequence: everything inside is identifying.
-        let mut other_id = InMemDicomObject::new_empty();
-        other_id.put(text(tags::PATIENT_ID, VR::LO, "OTHER-7"));
-        other_id.put(text(tags::TYPE_OF_PATIENT_ID, VR::CS, "TEXT"));
-        obj.put(DataElement::new(
-            tags::OTHER_PATIENT_I_DS_SEQUENCE,
-            VR::SQ,
-            DataSetSequence::new(vec![other_id], Length::UNDEFINED),
-        ));
-        // A two-item sequence.
-        let items: Vec<InMemDicomObject> = ["1.2.3", "1.2.4"]
-            .iter()
-            .map(|uid| {
-                let mut it = InMemDicomObject::new_empty();
-                it.put(text(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, uid));
-                it
-            })
-            .collect();
-        obj.put(DataElement::new(
-            tags::REFERENCED_IMAGE_SEQUENCE,
-            VR::SQ,
-            DataSetSequence::new(items, Length::UNDEFINED),
-        ));
-        // Nested 20 levels deep.
-        let mut nested = InMemDicomObject::new_empty();
-        nested.put(text(tags::CODE_VALUE, VR::SH, "leaf"));
-        for _ in 0..20 {
-            let mut outer = InMemDicomObject::new_empty();
-            outer.put(DataElement::new(
-                tags::CONTENT_SEQUENCE,
-                VR::SQ,
-                DataSetSequence::new(vec![nested], Length::UNDEFINED),
-            ));
-            nested = outer;
+        let ipp: Vec<String> = vec!["-1.5".into(), "2".into(), "3.25".into()];
+        let many: Vec<f64> = (0..1000).map(f64::from).collect();
+        for (tag, vr, v) in [
+            (tags::STUDY_DESCRIPTION, VR::LO, "x".repeat(200).into()),
+            (tags::SERIES_DESCRIPTION, VR::LO, "a\u{1b}[2Jb\nc".into()),
+            (
+                tags::IMAGE_POSITION_PATIENT,
+                VR::DS,
+                PrimitiveValue::Strs(ipp.into()),
+            ),
+            (
+                tags::FRAME_INCREMENT_POINTER,
+                VR::AT,
+                tags::FRAME_TIME.into(),
+            ),
+            (Tag(0x0009, 0x0010), VR::LO, "ACME".into()),
+            (
+                Tag(0x0009, 0x1001),
+                VR::OB,
+                PrimitiveValue::U8(vec![7; 100].into()),
+            ),
+            (
+                Tag(0x0009, 0x1002),
+                VR::OB,
+                PrimitiveValue::U8(vec![0, 1].into()),
+            ),
+            (
+                Tag(0x0009, 0x1003),
+                VR::FD,
+                PrimitiveValue::F64(many.into()),
+            ),
+        ] {
+            put(&mut obj, tag, vr, v);
         }
-        obj.put(DataElement::new(
-            tags::CONTENT_SEQUENCE,
-            VR::SQ,
-            DataSetSequence::new(vec![nested], Length::UNDEFINED),
-        ));
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(obj, uids::EXPLICIT_VR_LITTLE_ENDIAN, dir.path(), "a.dcm");
-        let rows = dump_tags(&path, 40).unwrap();
+        let rows = dump(obj, 40);
 
         let long = find(&rows, "(0008,1030)");
         assert_eq!(long.value.chars().count(), 40);
@@ -543,21 +509,41 @@ mod tests {
         assert!(rows.iter().all(|r| !r.value.chars().any(char::is_control)));
         assert_eq!(find(&rows, "(0020,0032)").value, "-1.5\\2\\3.25");
         assert_eq!(find(&rows, "(0028,0009)").value, "(0018,1063)");
-        let creator = find(&rows, "(0009,0010)");
         assert_eq!(
-            (creator.keyword.as_str(), creator.value.as_str()),
-            ("PrivateCreator", "ACME")
+            cells(&rows, "(0009,0010)"),
+            ("LO", "PrivateCreator", "ACME")
         );
-        let blob = find(&rows, "(0009,1001)");
-        assert_eq!(
-            (blob.keyword.as_str(), blob.value.as_str()),
-            ("", "<100 bytes>")
-        );
+        assert_eq!(cells(&rows, "(0009,1001)"), ("OB", "", "<100 bytes>"));
         assert_eq!(find(&rows, "(0009,1002)").value, "00\\01");
         let many = find(&rows, "(0009,1003)");
         assert!(many.value.starts_with("0\\1\\2\\") && many.value.ends_with('…'));
+    }
 
-        // Sequences: the SQ row, then per item an item row and its elements.
+    #[test]
+    fn sequences_are_indented_inherit_identifying_and_stop_at_max_depth() {
+        let mut obj = base_object();
+        // A person sequence: everything inside is identifying.
+        let mut other_id = InMemDicomObject::new_empty();
+        put(&mut other_id, tags::PATIENT_ID, VR::LO, "OTHER-7");
+        put(&mut other_id, tags::TYPE_OF_PATIENT_ID, VR::CS, "TEXT");
+        put_seq(&mut obj, tags::OTHER_PATIENT_I_DS_SEQUENCE, vec![other_id]);
+        let items = ["1.2.3", "1.2.4"].map(|uid| {
+            let mut it = InMemDicomObject::new_empty();
+            put(&mut it, tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, uid);
+            it
+        });
+        put_seq(&mut obj, tags::REFERENCED_IMAGE_SEQUENCE, items.to_vec());
+        let mut nested = InMemDicomObject::new_empty();
+        put(&mut nested, tags::CODE_VALUE, VR::SH, "leaf");
+        for _ in 0..=20 {
+            let mut outer = InMemDicomObject::new_empty();
+            put_seq(&mut outer, tags::CONTENT_SEQUENCE, vec![nested]);
+            nested = outer;
+        }
+        obj.put(nested.take(tags::CONTENT_SEQUENCE).unwrap());
+        let rows = dump(obj, 40);
+
+        // The SQ row, then per item an item row and its elements.
         let i = rows.iter().position(|r| r.tag == "(0008,1140)").unwrap();
         assert_eq!(rows[i].value, "<2 items>");
         let seq: Vec<(usize, &str, &str)> = rows[i + 1..i + 5]
@@ -574,28 +560,17 @@ mod tests {
             ]
         );
         assert_eq!(rows[i + 5].depth, 0);
-        // Identifying sequences hide their whole content.
+        // Identifying sequences flag their whole content.
         let j = rows.iter().position(|r| r.tag == "(0010,1002)").unwrap();
         assert!(rows[j..j + 4].iter().all(|r| r.identifying));
         assert_eq!(rows[j + 2].value, "OTHER-7");
         assert!(!find(&rows, "(0008,1155)").identifying);
         // Depth is capped; the cut is marked.
-        let max_depth = rows.iter().map(|r| r.depth).max().unwrap();
-        assert_eq!(max_depth, MAX_DEPTH + 1);
+        assert_eq!(rows.iter().map(|r| r.depth).max(), Some(MAX_DEPTH + 1));
         let cut: Vec<&TagRow> = rows.iter().filter(|r| r.depth == MAX_DEPTH + 1).collect();
         assert_eq!(cut.len(), 1);
         assert!(cut[0].value.starts_with("<nested deeper"));
         assert!(!rows.iter().any(|r| r.value == "leaf"));
-    }
-
-    #[test]
-    fn identifying_keywords_are_dictionary_keywords() {
-        for k in IDENTIFYING.split_ascii_whitespace() {
-            assert!(StandardDataDictionary.by_name(k).is_some(), "{k}");
-        }
-        assert!(is_identifying("PatientID", VR::LO));
-        assert!(is_identifying("", VR::PN));
-        assert!(!is_identifying("PatientSex", VR::CS));
     }
 
     #[test]
@@ -623,11 +598,7 @@ mod tests {
         assert!(matches!(dump_tags(&junk, 80), Err(DicomError::Read { .. })));
         assert!(dump_tags(&dir.path().join("missing.dcm"), 80).is_err());
 
-        let vol = Volume::from_i16(
-            Array3::from_elem((1, 8, 8), 0),
-            Geometry::identity([1, 8, 8]),
-        );
-        let paths = write_series(&vol, dir.path(), &SeriesWriteOptions::default()).unwrap();
+        let paths = tiny_series(dir.path(), &SeriesWriteOptions::default());
         let bytes = std::fs::read(&paths[0]).unwrap();
         for cut in [133, 200, 300, bytes.len() / 2, bytes.len() - 1] {
             let p = dir.path().join(format!("cut{cut}.dcm"));
@@ -658,23 +629,8 @@ mod tests {
         None
     }
 
-    fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                files_under(&p, out);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-
     #[test]
-    fn real_ct_slice_dumps_with_keywords_and_pixel_size() {
+    fn real_files_dump_with_keywords_pixel_sizes_and_fragments() {
         let Some(dir) = data_dir("chest-ct") else {
             return;
         };
@@ -687,18 +643,11 @@ mod tests {
             format!("<pixel data: {} bytes>", 512 * 512 * 2)
         );
         assert!(find(&rows, "(0010,0010)").identifying);
-    }
-
-    #[test]
-    fn real_encapsulated_file_shows_fragments() {
         let Some(dir) = data_dir("transfer-syntaxes") else {
             return;
         };
-        let rows = dump_tags(
-            &dir.join("CTImage.dcm_JPEGProcess14SV1TransferSyntax_1.2.840.10008.1.2.4.70.dcm"),
-            80,
-        )
-        .unwrap();
+        let jpeg = "CTImage.dcm_JPEGProcess14SV1TransferSyntax_1.2.840.10008.1.2.4.70.dcm";
+        let rows = dump_tags(&dir.join(jpeg), 80).unwrap();
         let px = find(&rows, "(7FE0,0010)");
         assert!(px.value.starts_with("<encapsulated: 1 fragment,"), "{px:?}");
     }
@@ -708,14 +657,19 @@ mod tests {
         let Some(root) = data_dir("edge-cases") else {
             return;
         };
-        let mut files = Vec::new();
-        files_under(&root, &mut files);
-        if let Some(ts) = data_dir("transfer-syntaxes") {
-            files_under(&ts, &mut files);
-        }
-        if let Some(mf) = data_dir("multiframe") {
-            files_under(&mf, &mut files);
-        }
+        let dirs = [
+            Some(root.clone()),
+            data_dir("transfer-syntaxes"),
+            data_dir("multiframe"),
+        ];
+        let files: Vec<PathBuf> = dirs
+            .iter()
+            .flatten()
+            .flat_map(|d| walkdir::WalkDir::new(d).sort_by_file_name())
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(walkdir::DirEntry::into_path)
+            .collect();
         let (mut ok, mut failed) = (0, 0);
         for f in &files {
             match dump_tags(f, 80) {
@@ -732,11 +686,8 @@ mod tests {
         }
         eprintln!("{ok} files dumped, {failed} refused");
         assert!(ok > 100, "{ok} dumped, {failed} refused");
-        // The deeply nested file is refused by the pre-flight or cut at
-        // MAX_DEPTH, never recursed into.
+        // The pre-flight refuses the deeply nested file before any recursion.
         let deep = root.join("orthanc/2026-05-06-Deeply-Nested-Sequence.dcm");
-        if let Ok(rows) = dump_tags(&deep, 80) {
-            assert!(rows.iter().all(|r| r.depth <= MAX_DEPTH + 1));
-        }
+        assert!(dump_tags(&deep, 80).is_err());
     }
 }

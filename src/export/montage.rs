@@ -304,7 +304,7 @@ fn label_tile(tile: &mut RgbImage, index: usize, z_mm: f64, first: bool, plane: 
     let scale = if w >= 160 && h >= 80 { 2 } else { 1 };
     let margin = i64::from(scale);
     boxed_text(tile, &index.to_string(), margin, margin, scale);
-    let z = format!("Z {z_mm:.1}");
+    let z = format!("Z={z_mm:.1}");
     let zh = text_height(scale) + 2 * i64::from(scale);
     boxed_text(tile, &z, margin, h - zh - margin, scale);
     if first {

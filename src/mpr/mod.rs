@@ -41,6 +41,7 @@
 //! [`Interpolation::Linear`]: crate::volume::resample::Interpolation::Linear
 //! [`Volume`]: crate::volume::Volume
 
+mod kernels;
 mod plane;
 mod reslice;
 #[cfg(test)]

@@ -12,19 +12,13 @@
 //! plane whose pixels sit on voxel centres samples them exactly; there
 //! trilinear interpolation equals nearest, and runs as nearest.
 
-use glam::DVec3;
 use ndarray::{Array3, CowArray, Ix3};
 use rayon::prelude::*;
 
+use super::kernels::{Mapping, linear_span, nearest_span, strided_span};
 use super::{Image2, SlicePlane};
 use crate::volume::resample::{Interpolation, Sample};
 use crate::volume::{Geometry, Volume, Voxels};
-
-/// Tolerance in voxels: a sample this far outside the first/last voxel
-/// centre still counts as inside (so a point on the last centre is inside).
-const INSIDE_EPS: f64 = 1e-6;
-/// Voxel coordinates (and steps) this close to an integer are snapped to it.
-const SNAP_EPS: f64 = 1e-9;
 
 /// Resample `vol` onto `plane` (HU, row-major, `NaN` outside the volume).
 ///
@@ -92,121 +86,6 @@ pub fn reslice_window_u8(
     }
 }
 
-/// The plane's pixel grid in continuous voxel coordinates `(col, row, slice)`.
-#[derive(Clone, Copy, Debug)]
-struct Mapping {
-    /// Voxel coordinates of pixel `(0, 0)`.
-    c0: DVec3,
-    /// Change per pixel along display x.
-    step_x: DVec3,
-    /// Change per pixel along display y.
-    step_y: DVec3,
-    /// Largest valid coordinate per axis (`n - 1`).
-    last: DVec3,
-    /// `(nx, ny, nz)` of the array.
-    dims: [usize; 3],
-}
-
-impl Mapping {
-    fn new(geometry: &Geometry, dims: [usize; 3], plane: &SlicePlane) -> Option<Self> {
-        if dims.contains(&0) {
-            return None;
-        }
-        let voxel_from_world = geometry.voxel_from_world();
-        let c0 = snap(voxel_from_world.transform_point3(plane.origin_mm));
-        let step_x = snap(voxel_from_world.transform_vector3(plane.u_dir * plane.pixel_mm[0]));
-        let step_y = snap(voxel_from_world.transform_vector3(plane.v_dir * plane.pixel_mm[1]));
-        if !(c0.is_finite() && step_x.is_finite() && step_y.is_finite()) {
-            return None;
-        }
-        let last = DVec3::new(
-            (dims[0] - 1) as f64,
-            (dims[1] - 1) as f64,
-            (dims[2] - 1) as f64,
-        );
-        Some(Self {
-            c0,
-            step_x,
-            step_y,
-            last,
-            dims,
-        })
-    }
-
-    /// True when every pixel samples a voxel centre exactly (trilinear
-    /// equals nearest).
-    fn is_integral(&self) -> bool {
-        [self.c0, self.step_x, self.step_y]
-            .iter()
-            .all(|v| *v == v.round())
-    }
-
-    /// Voxel coordinates of pixel `x` of the row starting at `start`. The one
-    /// formula used both to bound the row and to sample it.
-    #[inline]
-    fn at(&self, start: DVec3, x: usize) -> DVec3 {
-        start + self.step_x * x as f64
-    }
-
-    #[inline]
-    fn inside(&self, c: DVec3) -> bool {
-        c.cmpge(DVec3::splat(-INSIDE_EPS)).all() && c.cmple(self.last + INSIDE_EPS).all()
-    }
-
-    /// The inclusive span of `x` in `0..width` whose samples are inside the
-    /// volume, for the row starting at `start`; `None` if there are none.
-    fn inside_span(&self, start: DVec3, width: usize) -> Option<(usize, usize)> {
-        if width == 0 {
-            return None;
-        }
-        // Analytic estimate: intersect the per-axis intervals of x.
-        let mut x_lo = 0.0_f64;
-        let mut x_hi = (width - 1) as f64;
-        for d in 0..3 {
-            let (s, t) = (start[d], self.step_x[d]);
-            let (lo, hi) = (-INSIDE_EPS, self.last[d] + INSIDE_EPS);
-            if t == 0.0 {
-                if s < lo || s > hi {
-                    return None;
-                }
-            } else {
-                let (a, b) = ((lo - s) / t, (hi - s) / t);
-                x_lo = x_lo.max(a.min(b));
-                x_hi = x_hi.min(a.max(b));
-            }
-        }
-        if x_lo > x_hi {
-            return None;
-        }
-        let mut x0 = (x_lo.ceil() as usize).min(width - 1);
-        let mut x1 = (x_hi.floor() as usize).clamp(x0, width - 1);
-        // Exact fix-up with the sampling formula itself (float rounding is
-        // monotone, so the inside set along the row stays one interval).
-        while x0 > 0 && self.inside(self.at(start, x0 - 1)) {
-            x0 -= 1;
-        }
-        while x0 <= x1 && !self.inside(self.at(start, x0)) {
-            x0 += 1;
-        }
-        if x0 > x1 {
-            return None;
-        }
-        while x1 + 1 < width && self.inside(self.at(start, x1 + 1)) {
-            x1 += 1;
-        }
-        while x1 > x0 && !self.inside(self.at(start, x1)) {
-            x1 -= 1;
-        }
-        Some((x0, x1))
-    }
-}
-
-/// Snap components within [`SNAP_EPS`] of an integer to it.
-fn snap(v: DVec3) -> DVec3 {
-    let r = v.round();
-    DVec3::select((v - r).abs().cmple(DVec3::splat(SNAP_EPS)), r, v)
-}
-
 /// Resample `array` (`[z, row, col]`) onto `plane` into `out` (row-major,
 /// `plane.size`), writing `emit(hu)` inside the volume and `fill` outside.
 fn resample_plane<T, O, F>(
@@ -253,86 +132,12 @@ fn resample_plane<T, O, F>(
             let (span, tail) = rest.split_at_mut(x1 - x0 + 1);
             head.fill(fill);
             tail.fill(fill);
+            if strided_span(src, &map, start, x0, span, interp, &emit) {
+                return;
+            }
             match interp {
                 Interpolation::Nearest => nearest_span(src, &map, start, x0, span, fill, &emit),
                 Interpolation::Linear => linear_span(src, &map, start, x0, span, &emit),
             }
         });
-}
-
-/// Nearest-neighbour samples of pixels `x0..x0 + span.len()` of one row, all
-/// inside the volume.
-#[inline]
-fn nearest_span<T: Sample, O: Copy>(
-    src: &[T],
-    map: &Mapping,
-    start: DVec3,
-    x0: usize,
-    span: &mut [O],
-    fill: O,
-    emit: &impl Fn(f32) -> O,
-) {
-    let [nx, ny, _] = map.dims;
-    let plane_len = nx * ny;
-    for (i, o) in span.iter_mut().enumerate() {
-        let c = map.at(start, x0 + i);
-        // c ≥ -INSIDE_EPS, so truncating c + 0.5 rounds half up, without a
-        // libm call.
-        let (ix, iy, iz) = (
-            (c.x + 0.5) as usize,
-            (c.y + 0.5) as usize,
-            (c.z + 0.5) as usize,
-        );
-        *o = src
-            .get(iz * plane_len + iy * nx + ix)
-            .map_or(fill, |v| emit(v.to_f32()));
-    }
-}
-
-/// Trilinear samples of pixels `x0..x0 + span.len()` of one row, all inside
-/// the volume.
-#[inline]
-fn linear_span<T: Sample, O: Copy>(
-    src: &[T],
-    map: &Mapping,
-    start: DVec3,
-    x0: usize,
-    span: &mut [O],
-    emit: &impl Fn(f32) -> O,
-) {
-    let [nx, ny, nz] = map.dims;
-    let plane_len = nx * ny;
-    // Lower corner index limit per axis, and the offset to the upper corner
-    // (0 along an axis of one voxel).
-    let (mx, my, mz) = (
-        nx.saturating_sub(2),
-        ny.saturating_sub(2),
-        nz.saturating_sub(2),
-    );
-    let (ox, oy, oz) = (
-        usize::from(nx > 1),
-        usize::from(ny > 1) * nx,
-        usize::from(nz > 1) * plane_len,
-    );
-    let at = |i: usize| src.get(i).map_or(f32::NAN, |v| v.to_f32());
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-    for (i, o) in span.iter_mut().enumerate() {
-        let c = map.at(start, x0 + i).clamp(DVec3::ZERO, map.last);
-        let (ix, iy, iz) = (
-            (c.x as usize).min(mx),
-            (c.y as usize).min(my),
-            (c.z as usize).min(mz),
-        );
-        let (tx, ty, tz) = (
-            (c.x - ix as f64) as f32,
-            (c.y - iy as f64) as f32,
-            (c.z - iz as f64) as f32,
-        );
-        let b = iz * plane_len + iy * nx + ix;
-        let c00 = lerp(at(b), at(b + ox), tx);
-        let c10 = lerp(at(b + oy), at(b + oy + ox), tx);
-        let c01 = lerp(at(b + oz), at(b + oz + ox), tx);
-        let c11 = lerp(at(b + oz + oy), at(b + oz + oy + ox), tx);
-        *o = emit(lerp(lerp(c00, c10, ty), lerp(c01, c11, ty), tz));
-    }
 }

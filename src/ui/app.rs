@@ -69,6 +69,8 @@ pub struct App {
     options: AppOptions,
     frames: u32,
     screenshot_requested: bool,
+    /// When the user asked to open the path being scanned/loaded.
+    open_started: Option<std::time::Instant>,
     repaint: Option<egui::Context>,
 }
 
@@ -93,6 +95,7 @@ impl App {
             options: options.clone(),
             frames: 0,
             screenshot_requested: false,
+            open_started: None,
             repaint: None,
         };
         app.set_study(study::demo());
@@ -176,10 +179,10 @@ impl App {
                 self.info("Demo phantom");
             }
             Command::CancelJob => {
-                for j in self.scan_job.iter() {
+                if let Some(j) = &self.scan_job {
                     j.cancel();
                 }
-                for j in self.load_job.iter() {
+                if let Some(j) = &self.load_job {
                     j.cancel();
                 }
             }
@@ -247,6 +250,7 @@ impl App {
     }
 
     fn start_scan(&mut self, path: PathBuf) {
+        self.open_started = Some(std::time::Instant::now());
         let waker = self.waker();
         let p = path.clone();
         match Job::spawn(format!("Scanning {}", path.display()), waker, move |c| {
@@ -309,7 +313,15 @@ impl App {
             self.load_job = None;
             match r {
                 Ok(s) => {
-                    let msg = format!("Loaded {} in {:.2} s", s.name, s.load_s);
+                    let msg = match self.open_started.take() {
+                        Some(t) => format!(
+                            "Loaded {}: {:.2} s from opening to first slice ({:.2} s decoding)",
+                            s.name,
+                            t.elapsed().as_secs_f64(),
+                            s.load_s
+                        ),
+                        None => format!("Loaded {} in {:.2} s", s.name, s.load_s),
+                    };
                     self.set_study(s);
                     self.info(msg);
                 }
@@ -453,7 +465,11 @@ impl App {
             let c = ctx.clone();
             ctx.request_screenshot(move |image| {
                 let [w, h] = image.size;
-                let rgba: Vec<u8> = image.pixels.iter().flat_map(|p| p.to_array()).collect();
+                let rgba: Vec<u8> = image
+                    .pixels
+                    .iter()
+                    .flat_map(egui::Color32::to_array)
+                    .collect();
                 if let Some(img) = image::RgbaImage::from_raw(w as u32, h as u32, rgba) {
                     let rgb = image::DynamicImage::ImageRgba8(img).to_rgb8();
                     if let Err(e) = crate::export::write_png(&path, &rgb) {
@@ -510,7 +526,7 @@ impl App {
         }
     }
 
-    /// Draw the whole window (also used by tests through egui_kittest).
+    /// Draw the whole window (also used by tests through `egui_kittest`).
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         panels::menu_bar(self, ui);
         panels::status_bar(self, ui);

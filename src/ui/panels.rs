@@ -37,9 +37,16 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                     }
                 });
                 ui.separator();
-                if ui.button("Save axial view as PNG…").clicked() {
-                    app.ask_save("axial.png", |p| Command::SaveView(ViewAxis::Axial, p));
-                    ui.close();
+                for axis in [ViewAxis::Axial, ViewAxis::Coronal, ViewAxis::Sagittal] {
+                    if ui
+                        .button(format!("Save {} view as PNG…", axis.name()))
+                        .clicked()
+                    {
+                        app.ask_save(&format!("{}.png", axis.name()), move |p| {
+                            Command::SaveView(axis, p)
+                        });
+                        ui.close();
+                    }
                 }
                 if ui.button("Export montage PNG…").clicked() {
                     app.ask_save("montage.png", Command::ExportMontage);
@@ -459,7 +466,11 @@ pub fn histogram(app: &mut App, ui: &mut egui::Ui) {
         if t >= lo && t < hi {
             painter.text(
                 egui::pos2(x_of(t), rect.bottom() - 2.0),
-                if x_of(t) - rect.left() < 20.0 { egui::Align2::LEFT_BOTTOM } else { egui::Align2::CENTER_BOTTOM },
+                if x_of(t) - rect.left() < 20.0 {
+                    egui::Align2::LEFT_BOTTOM
+                } else {
+                    egui::Align2::CENTER_BOTTOM
+                },
                 format!("{t:.0}"),
                 egui::FontId::proportional(11.0),
                 Color32::from_gray(200),

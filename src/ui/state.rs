@@ -26,6 +26,7 @@ impl Default for ViewState {
 
 /// The whole display state of the viewer.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent display toggles, each a checkbox
 pub struct ViewerState {
     /// The linked point (LPS mm) all three views pass through.
     pub crosshair_mm: DVec3,

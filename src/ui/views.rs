@@ -153,7 +153,7 @@ fn refresh(
                     format!("view-{axis:?}"),
                     image,
                     TextureOptions::NEAREST,
-                ))
+                ));
             }
         }
         cache.last_gray = Some((w, h, cache.buf.clone()));
@@ -188,7 +188,7 @@ fn refresh(
                     format!("labels-{axis:?}"),
                     image,
                     TextureOptions::NEAREST,
-                ))
+                ));
             }
         }
         cache.labels_key = Some(lkey);
