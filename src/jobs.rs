@@ -16,6 +16,7 @@ pub struct JobControl {
     cancel: AtomicBool,
     note: Mutex<String>,
     on_progress: Mutex<Option<Box<dyn Fn() + Send>>>,
+    partial: Mutex<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 impl JobControl {
@@ -40,6 +41,15 @@ impl JobControl {
         {
             f();
         }
+    }
+
+    /// Publish an early, partial result (e.g. a first slice to show while
+    /// the whole volume loads); the UI takes it with [`Job::take_partial`].
+    pub fn set_partial<P: Send + 'static>(&self, partial: P) {
+        if let Ok(mut p) = self.partial.lock() {
+            *p = Some(Box::new(partial));
+        }
+        self.notify();
     }
 
     /// True once cancellation was requested.
@@ -117,6 +127,12 @@ impl<T: Send + 'static> Job<T> {
             .lock()
             .map(|n| n.clone())
             .unwrap_or_default()
+    }
+
+    /// The partial result published since the last call, if it is a `P`.
+    pub fn take_partial<P: 'static>(&self) -> Option<P> {
+        let boxed = self.control.partial.lock().ok()?.take()?;
+        boxed.downcast::<P>().ok().map(|b| *b)
     }
 
     /// Ask the job to stop; it ends with an error soon after.

@@ -70,6 +70,40 @@ pub fn demo() -> Study {
     }
 }
 
+/// The middle slice of a scanned series alone, as a one-slice study in its
+/// true place: what the viewer shows while the whole series loads.
+pub fn first_slice(info: &SeriesInfo) -> Option<Study> {
+    let layout = info.layout.as_ref().ok()?;
+    let mid = layout.slots.len() / 2;
+    let slot = layout.slots.get(mid)?.clone();
+    let mut geometry = layout.geometry;
+    geometry.origin_mm = geometry.world_of_voxel(glam::DVec3::new(0.0, 0.0, mid as f64));
+    geometry.dims[0] = 1;
+    let one = dicom::SeriesLayout {
+        geometry,
+        slots: vec![slot],
+        report: ValidationReport::default(),
+    };
+    let t = std::time::Instant::now();
+    let volume =
+        dicom::load_volume(&one, &dicom::Limits::default(), &LoadControl::default()).ok()?;
+    let path = match &one.slots[0] {
+        Slot::Frame(f) => Some(f.path.clone()),
+        Slot::Gap => None,
+    };
+    Some(Study {
+        name: "first slice".into(),
+        histogram: histogram_of(&volume),
+        volume: Arc::new(volume),
+        labels: None,
+        label_names: Vec::new(),
+        metadata: Some(info.metadata.clone()),
+        report: None,
+        slice_files: vec![path],
+        load_s: t.elapsed().as_secs_f64(),
+    })
+}
+
 /// Load a scanned series (progress and cancellation through `control`).
 pub fn load(info: &SeriesInfo, control: &LoadControl) -> Result<Study, dicom::DicomError> {
     let t = std::time::Instant::now();

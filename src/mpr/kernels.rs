@@ -270,8 +270,30 @@ pub(super) fn strided_span<T: Sample, O: Copy>(
     let index = |i: usize| (base as isize + i as isize * stride) as usize;
     match n_taps {
         0 => {
-            for (i, o) in span.iter_mut().enumerate() {
-                *o = emit(at(index(i)));
+            // Contiguous rows (axial views) as a plain slice walk, which
+            // vectorises; any other stride by index.
+            let len = span.len();
+            let contiguous = match stride {
+                1 => src.get(base..base + len),
+                -1 => src.get((base + 1).wrapping_sub(len)..base + 1),
+                _ => None,
+            };
+            match contiguous {
+                Some(row) if stride == 1 => {
+                    for (o, v) in span.iter_mut().zip(row) {
+                        *o = emit(v.to_f32());
+                    }
+                }
+                Some(row) => {
+                    for (o, v) in span.iter_mut().zip(row.iter().rev()) {
+                        *o = emit(v.to_f32());
+                    }
+                }
+                None => {
+                    for (i, o) in span.iter_mut().enumerate() {
+                        *o = emit(at(index(i)));
+                    }
+                }
             }
         }
         1 => {

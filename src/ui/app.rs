@@ -13,7 +13,7 @@ use super::picker::FilePicker;
 use super::recent::Recent;
 use super::state::{AXES, ViewerState, view_index};
 use super::views::{self, Probe, ViewCache};
-use crate::dicom::{self, LoadControl, ScanReport};
+use crate::dicom::{self, ScanReport};
 use crate::jobs::Job;
 use crate::mpr::{self, ViewAxis};
 use crate::study::{self, Study};
@@ -70,7 +70,11 @@ pub struct App {
     frames: u32,
     screenshot_requested: bool,
     /// When the user asked to open the path being scanned/loaded.
-    open_started: Option<std::time::Instant>,
+    pub(super) open_started: Option<std::time::Instant>,
+    /// The study shown is a first-slice preview of a load in progress.
+    pub(super) previewing: bool,
+    /// The study to return to if that load fails.
+    pub(super) before_preview: Option<Study>,
     repaint: Option<egui::Context>,
 }
 
@@ -96,6 +100,8 @@ impl App {
             frames: 0,
             screenshot_requested: false,
             open_started: None,
+            previewing: false,
+            before_preview: None,
             repaint: None,
         };
         app.set_study(study::demo());
@@ -110,14 +116,14 @@ impl App {
         self.commands.push(c);
     }
 
-    fn info(&mut self, text: impl Into<String>) {
+    pub(super) fn info(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             is_error: false,
         });
     }
 
-    fn error(&mut self, text: impl Into<String>) {
+    pub(super) fn error(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             is_error: true,
@@ -147,7 +153,7 @@ impl App {
         }
     }
 
-    fn waker(&self) -> impl Fn() + Send + 'static {
+    pub(super) fn waker(&self) -> impl Fn() + Send + 'static {
         let ctx = self.repaint.clone();
         move || {
             if let Some(c) = &ctx {
@@ -247,122 +253,6 @@ impl App {
         let p = self.state.crosshair_mm + axis.scroll_dir() * step * f64::from(n);
         self.state.crosshair_mm = self.clamp_to_volume(p);
         self.state.active = axis;
-    }
-
-    fn start_scan(&mut self, path: PathBuf) {
-        self.open_started = Some(std::time::Instant::now());
-        let waker = self.waker();
-        let p = path.clone();
-        match Job::spawn(format!("Scanning {}", path.display()), waker, move |c| {
-            c.set_note("reading headers");
-            Ok(dicom::scan(&[p]))
-        }) {
-            Ok(j) => {
-                self.scan_job = Some(j);
-                self.scan = Some((path, ScanReport::default()));
-            }
-            Err(e) => self.error(e),
-        }
-    }
-
-    fn start_load(&mut self, index: usize) {
-        let Some((_, report)) = &self.scan else {
-            return;
-        };
-        let Some(info) = report.series.get(index).cloned() else {
-            return;
-        };
-        if let Err(e) = &info.layout {
-            let e = e.clone();
-            self.error(format!("cannot load this series: {e}"));
-            return;
-        }
-        if let Some(j) = &self.load_job {
-            j.cancel();
-        }
-        let waker = self.waker();
-        let name = info
-            .metadata
-            .series_description
-            .clone()
-            .unwrap_or_else(|| "series".into());
-        match Job::spawn(format!("Loading {name}"), waker, move |c| {
-            c.set_note("decoding");
-            let progress = |d: usize, t: usize| c.set_progress(d, t);
-            let control = LoadControl {
-                progress: Some(&progress),
-                cancel: Some(c.cancel_flag()),
-            };
-            study::load(&info, &control).map_err(|e| e.to_string())
-        }) {
-            Ok(j) => self.load_job = Some(j),
-            Err(e) => self.error(e),
-        }
-    }
-
-    /// Take finished job results. Called from `logic()`; tests call it too.
-    pub fn poll_jobs(&mut self) {
-        if let Some(r) = self.scan_job.as_ref().and_then(Job::poll) {
-            self.scan_job = None;
-            match r {
-                Ok(report) => self.finish_scan(report),
-                Err(e) => self.error(e),
-            }
-        }
-        if let Some(r) = self.load_job.as_ref().and_then(Job::poll) {
-            self.load_job = None;
-            match r {
-                Ok(s) => {
-                    let msg = match self.open_started.take() {
-                        Some(t) => format!(
-                            "Loaded {}: {:.2} s from opening to first slice ({:.2} s decoding)",
-                            s.name,
-                            t.elapsed().as_secs_f64(),
-                            s.load_s
-                        ),
-                        None => format!("Loaded {} in {:.2} s", s.name, s.load_s),
-                    };
-                    self.set_study(s);
-                    self.info(msg);
-                }
-                Err(e) => self.error(format!(
-                    "loading failed (the current study stays open): {e}"
-                )),
-            }
-        }
-    }
-
-    fn finish_scan(&mut self, report: ScanReport) {
-        let Some((path, _)) = self.scan.take() else {
-            return;
-        };
-        let loadable: Vec<usize> = report
-            .series
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.layout.is_ok())
-            .map(|(i, _)| i)
-            .collect();
-        if report.series.is_empty() {
-            self.error(format!(
-                "no image series in {} ({} objects, {} unreadable files); the current study stays open",
-                path.display(),
-                report.objects.len(),
-                report.failures.len()
-            ));
-        } else {
-            self.recent.remember(path.clone());
-            self.info(format!(
-                "{} series found in {}",
-                report.series.len(),
-                path.display()
-            ));
-        }
-        let auto = (loadable.len() == 1).then(|| loadable[0]);
-        self.scan = Some((path, report));
-        if let Some(i) = auto {
-            self.start_load(i);
-        }
     }
 
     fn export_montage(&mut self, path: &std::path::Path) {

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod command;
+mod loading;
 pub mod panels;
 pub mod picker;
 pub mod recent;
