@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use glam::DVec3;
+use glam::{DMat3, DVec3};
 use hounsfield::dicom::{self, LoadControl};
 use hounsfield::mpr::{
     SlicePlane, ViewAxis, point_of_slice, reslice, reslice_window_u8, slice_position, slice_step_mm,
@@ -62,7 +62,29 @@ fn bench_volume(c: &mut Criterion, name: &str, vol: &Volume) {
             });
         });
     }
-    let plane = SlicePlane::through(geometry, ViewAxis::Axial, centre);
+    // An oblique plane (axial rotated 30° about z): the general kernels.
+    let axial = SlicePlane::through(geometry, ViewAxis::Axial, centre);
+    let rot = DMat3::from_rotation_z(30f64.to_radians());
+    let centre_px = DVec3::new(axial.size[0] as f64, axial.size[1] as f64, 0.0) * 0.5;
+    let oblique = SlicePlane {
+        u_dir: rot * axial.u_dir,
+        v_dir: rot * axial.v_dir,
+        origin_mm: centre
+            - rot * (axial.u_dir * centre_px.x * axial.pixel_mm[0])
+            - rot * (axial.v_dir * centre_px.y * axial.pixel_mm[1]),
+        ..axial
+    };
+    let [w, h] = oblique.size;
+    for (interp, label) in [
+        (Interpolation::Nearest, "nearest"),
+        (Interpolation::Linear, "linear"),
+    ] {
+        let id = BenchmarkId::new(format!("oblique 30deg {w}x{h}"), label);
+        g.bench_function(id, |b| {
+            b.iter(|| reslice_window_u8(vol, &oblique, interp, CENTRE_HU, WIDTH_HU, &mut out));
+        });
+    }
+    let plane = axial;
     g.bench_function("reslice f32 axial nearest", |b| {
         b.iter(|| reslice(vol, &plane, Interpolation::Nearest));
     });

@@ -78,7 +78,7 @@ fn anyhow_only_in_the_binary_layer() {
 
 #[test]
 fn gui_and_gpu_crates_only_in_ui_and_render() {
-    for needle in ["egui", "eframe"] {
+    for needle in ["egui", "eframe", "rfd"] {
         for f in users_of(&format!("{needle}::")) {
             assert!(
                 f.starts_with("ui/") || f == "render/callback.rs",

@@ -1,10 +1,16 @@
 //! The per-row sampling kernels of [`super::reslice`] and the pixel → voxel
-//! [`Mapping`] they share.
+//! [`Mapping`] they share. Kernels write HU as `f32`, `NaN` outside.
 //!
 //! A row's samples are `c(x) = start + x·step_x` in continuous voxel
 //! coordinates `(col, row, slice)`; [`Mapping::inside_span`] bounds the
 //! inside part of a row with that exact formula, so the kernels only ever
-//! see inside samples (every array access is still checked).
+//! see inside samples (every array access is still checked, and gives `NaN`
+//! if it would fail).
+//!
+//! Three kernels: [`strided_span`] when the voxel index advances by a fixed
+//! stride along the row (every orthogonal view of an axis-aligned volume,
+//! with constant interpolation weights), else [`nearest_span`] or
+//! [`linear_span`] (general, oblique or sheared).
 
 use glam::DVec3;
 
@@ -134,18 +140,47 @@ fn snap(v: DVec3) -> DVec3 {
     DVec3::select((v - r).abs().cmple(DVec3::splat(SNAP_EPS)), r, v)
 }
 
-/// Nearest-neighbour samples of pixels `x0..x0 + span.len()` of one row, all
-/// inside the volume.
-#[inline]
-pub(super) fn nearest_span<T: Sample, O: Copy>(
+/// Samples row `y` of the plane into `row` (`plane.size[0]` values): HU
+/// inside the volume, `NaN` outside.
+pub(super) fn sample_row<T: Sample>(
     src: &[T],
     map: &Mapping,
-    start: DVec3,
-    x0: usize,
-    span: &mut [O],
-    fill: O,
-    emit: &impl Fn(f32) -> O,
+    interp: Interpolation,
+    y: usize,
+    row: &mut [f32],
 ) {
+    let start = map.c0 + map.step_y * y as f64;
+    let Some((x0, x1)) = map.inside_span(start, row.len()) else {
+        row.fill(f32::NAN);
+        return;
+    };
+    let (head, rest) = row.split_at_mut(x0);
+    let (span, tail) = rest.split_at_mut(x1 - x0 + 1);
+    head.fill(f32::NAN);
+    tail.fill(f32::NAN);
+    if strided_span(src, map, start, x0, span, interp) {
+        return;
+    }
+    match interp {
+        Interpolation::Nearest => nearest_span(src, map, start, x0, span),
+        Interpolation::Linear => linear_span(src, map, start, x0, span),
+    }
+}
+
+/// The voxel value at flat index `i` as HU, `NaN` past the end.
+#[inline]
+fn at<T: Sample>(src: &[T], i: usize) -> f32 {
+    src.get(i).map_or(f32::NAN, |v| v.to_f32())
+}
+
+#[inline]
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    a + (b - a) * t
+}
+
+/// Nearest-neighbour samples of pixels `x0..x0 + span.len()` of one row, all
+/// inside the volume.
+fn nearest_span<T: Sample>(src: &[T], map: &Mapping, start: DVec3, x0: usize, span: &mut [f32]) {
     let [nx, ny, _] = map.dims;
     let plane_len = nx * ny;
     for (i, o) in span.iter_mut().enumerate() {
@@ -157,23 +192,13 @@ pub(super) fn nearest_span<T: Sample, O: Copy>(
             (c.y + 0.5) as usize,
             (c.z + 0.5) as usize,
         );
-        *o = src
-            .get(iz * plane_len + iy * nx + ix)
-            .map_or(fill, |v| emit(v.to_f32()));
+        *o = at(src, iz * plane_len + iy * nx + ix);
     }
 }
 
 /// Trilinear samples of pixels `x0..x0 + span.len()` of one row, all inside
 /// the volume.
-#[inline]
-pub(super) fn linear_span<T: Sample, O: Copy>(
-    src: &[T],
-    map: &Mapping,
-    start: DVec3,
-    x0: usize,
-    span: &mut [O],
-    emit: &impl Fn(f32) -> O,
-) {
+fn linear_span<T: Sample>(src: &[T], map: &Mapping, start: DVec3, x0: usize, span: &mut [f32]) {
     let [nx, ny, nz] = map.dims;
     let plane_len = nx * ny;
     // Lower corner index limit per axis, and the offset to the upper corner
@@ -188,8 +213,6 @@ pub(super) fn linear_span<T: Sample, O: Copy>(
         usize::from(ny > 1) * nx,
         usize::from(nz > 1) * plane_len,
     );
-    let at = |i: usize| src.get(i).map_or(f32::NAN, |v| v.to_f32());
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
     for (i, o) in span.iter_mut().enumerate() {
         let c = map.at(start, x0 + i).clamp(DVec3::ZERO, map.last);
         let (ix, iy, iz) = (
@@ -203,30 +226,28 @@ pub(super) fn linear_span<T: Sample, O: Copy>(
             (c.z - iz as f64) as f32,
         );
         let b = iz * plane_len + iy * nx + ix;
-        let c00 = lerp(at(b), at(b + ox), tx);
-        let c10 = lerp(at(b + oy), at(b + oy + ox), tx);
-        let c01 = lerp(at(b + oz), at(b + oz + ox), tx);
-        let c11 = lerp(at(b + oz + oy), at(b + oz + oy + ox), tx);
-        *o = emit(lerp(lerp(c00, c10, ty), lerp(c01, c11, ty), tz));
+        let c00 = lerp(at(src, b), at(src, b + ox), tx);
+        let c10 = lerp(at(src, b + oy), at(src, b + oy + ox), tx);
+        let c01 = lerp(at(src, b + oz), at(src, b + oz + ox), tx);
+        let c11 = lerp(at(src, b + oz + oy), at(src, b + oz + oy + ox), tx);
+        *o = lerp(lerp(c00, c10, ty), lerp(c01, c11, ty), tz);
     }
 }
 
 /// The fast path for rows along which the voxel index advances by a fixed
-/// stride: `step_x` is integral (every orthogonal view of an axis-aligned
-/// volume) and so are the row's coordinates along the axes it moves on. The
-/// coordinates along the other axes are constant over the row, so the
-/// interpolation weights are too: 1 tap (nearest, or on voxel layers), 2
-/// (between layers) or 4. Gives the same values as [`nearest_span`] and
-/// [`linear_span`]. Returns `false`, writing nothing, when the row does not
-/// qualify.
-pub(super) fn strided_span<T: Sample, O: Copy>(
+/// stride: `step_x` is integral and so are the row's coordinates along the
+/// axes it moves on. The coordinates along the other axes are constant over
+/// the row, so the interpolation weights are too: 1 tap (nearest, or on
+/// voxel layers), 2 (between layers) or 4. Gives the same values as
+/// [`nearest_span`] and [`linear_span`]. Returns `false`, writing nothing,
+/// when the row does not qualify.
+fn strided_span<T: Sample>(
     src: &[T],
     map: &Mapping,
     start: DVec3,
     x0: usize,
-    span: &mut [O],
+    span: &mut [f32],
     interp: Interpolation,
-    emit: &impl Fn(f32) -> O,
 ) -> bool {
     let step = map.step_x;
     if step != step.round() {
@@ -265,8 +286,6 @@ pub(super) fn strided_span<T: Sample, O: Copy>(
             n_taps += 1;
         }
     }
-    let at = |i: usize| src.get(i).map_or(f32::NAN, |v| v.to_f32());
-    let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
     let index = |i: usize| (base as isize + i as isize * stride) as usize;
     match n_taps {
         0 => {
@@ -281,17 +300,17 @@ pub(super) fn strided_span<T: Sample, O: Copy>(
             match contiguous {
                 Some(row) if stride == 1 => {
                     for (o, v) in span.iter_mut().zip(row) {
-                        *o = emit(v.to_f32());
+                        *o = v.to_f32();
                     }
                 }
                 Some(row) => {
                     for (o, v) in span.iter_mut().zip(row.iter().rev()) {
-                        *o = emit(v.to_f32());
+                        *o = v.to_f32();
                     }
                 }
                 None => {
                     for (i, o) in span.iter_mut().enumerate() {
-                        *o = emit(at(index(i)));
+                        *o = at(src, index(i));
                     }
                 }
             }
@@ -300,16 +319,16 @@ pub(super) fn strided_span<T: Sample, O: Copy>(
             let (o1, t1) = taps[0];
             for (i, o) in span.iter_mut().enumerate() {
                 let b = index(i);
-                *o = emit(lerp(at(b), at(b + o1), t1));
+                *o = lerp(at(src, b), at(src, b + o1), t1);
             }
         }
         _ => {
             let ((o1, t1), (o2, t2)) = (taps[0], taps[1]);
             for (i, o) in span.iter_mut().enumerate() {
                 let b = index(i);
-                let lo = lerp(at(b), at(b + o1), t1);
-                let hi = lerp(at(b + o2), at(b + o2 + o1), t1);
-                *o = emit(lerp(lo, hi, t2));
+                let lo = lerp(at(src, b), at(src, b + o1), t1);
+                let hi = lerp(at(src, b + o2), at(src, b + o2 + o1), t1);
+                *o = lerp(lo, hi, t2);
             }
         }
     }

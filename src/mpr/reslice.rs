@@ -15,7 +15,7 @@
 use ndarray::{Array3, CowArray, Ix3};
 use rayon::prelude::*;
 
-use super::kernels::{Mapping, linear_span, nearest_span, strided_span};
+use super::kernels::{Mapping, sample_row};
 use super::{Image2, SlicePlane};
 use crate::volume::resample::{Interpolation, Sample};
 use crate::volume::{Geometry, Volume, Voxels};
@@ -41,11 +41,9 @@ pub fn reslice(vol: &Volume, plane: &SlicePlane, interp: Interpolation) -> Image
         return Image2::default();
     };
     let mut data = vec![f32::NAN; len];
-    let g = &vol.geometry;
-    let nan = f32::NAN;
     match &vol.voxels {
-        Voxels::I16(a) => resample_plane(a, g, plane, interp, &mut data, nan, |hu| hu),
-        Voxels::F32(a) => resample_plane(a, g, plane, interp, &mut data, nan, |hu| hu),
+        Voxels::I16(a) => reslice_into(a, &vol.geometry, plane, interp, &mut data),
+        Voxels::F32(a) => reslice_into(a, &vol.geometry, plane, interp, &mut data),
     }
     Image2 {
         width,
@@ -59,10 +57,11 @@ pub fn reslice(vol: &Volume, plane: &SlicePlane, interp: Interpolation) -> Image
 /// `0` outside the volume.
 ///
 /// The window maps `centre_hu - width_hu / 2 ..= centre_hu + width_hu / 2`
-/// linearly to `0..=255`, clamped outside (as
-/// [`window_value_u8`](crate::volume::ops::window_value_u8), up to rounding
-/// of exact ties); `width_hu` is at least 1 HU. This is the viewer's per-frame
-/// path. An image whose `width * height` overflows `usize` leaves `out` empty.
+/// linearly to `0..=255`, clamped outside, with the same values as
+/// [`window_value_u8`](crate::volume::ops::window_value_u8) (tested for every
+/// `i16` HU value with the window presets); `width_hu` is at least 1 HU.
+/// This is the viewer's per-frame path. An image whose `width * height`
+/// overflows `usize` leaves `out` empty.
 pub fn reslice_window_u8(
     vol: &Volume,
     plane: &SlicePlane,
@@ -78,66 +77,99 @@ pub fn reslice_window_u8(
     out.resize(len, 0);
     let w = if width_hu >= 1.0 { width_hu } else { 1.0 };
     let lo = centre_hu - w / 2.0;
-    // (hu - lo) / w in [0, 1] → 0..=255, rounded half up; NaN → 0.
-    let window = move |hu: f32| (((hu - lo) / w).clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
     match &vol.voxels {
-        Voxels::I16(a) => resample_plane(a, &vol.geometry, plane, interp, out, 0, window),
-        Voxels::F32(a) => resample_plane(a, &vol.geometry, plane, interp, out, 0, window),
+        Voxels::I16(a) => reslice_window_into(a, &vol.geometry, plane, interp, (lo, w), out),
+        Voxels::F32(a) => reslice_window_into(a, &vol.geometry, plane, interp, (lo, w), out),
     }
 }
 
-/// Resample `array` (`[z, row, col]`) onto `plane` into `out` (row-major,
-/// `plane.size`), writing `emit(hu)` inside the volume and `fill` outside.
-fn resample_plane<T, O, F>(
+/// The array as one `[z, row, col]` slice (borrowed when it already is
+/// one), and the plane's mapping with the interpolation to use; `None` when
+/// nothing is inside (empty volume, degenerate geometry).
+fn prepare<'a, T: Sample>(
+    array: &'a Array3<T>,
+    geometry: &Geometry,
+    plane: &SlicePlane,
+    interp: Interpolation,
+) -> (CowArray<'a, T, Ix3>, Option<(Mapping, Interpolation)>) {
+    let (nz, ny, nx) = array.dim();
+    let standard = array.as_standard_layout();
+    let map = Mapping::new(geometry, [nx, ny, nz], plane).map(|map| {
+        // On voxel centres everywhere, trilinear is nearest.
+        let interp = if map.is_integral() {
+            Interpolation::Nearest
+        } else {
+            interp
+        };
+        (map, interp)
+    });
+    (standard, map)
+}
+
+/// [`reslice`] of one array into `out` (row-major, `plane.size`).
+fn reslice_into<T: Sample>(
     array: &Array3<T>,
     geometry: &Geometry,
     plane: &SlicePlane,
     interp: Interpolation,
-    out: &mut [O],
-    fill: O,
-    emit: F,
-) where
-    T: Sample,
-    O: Copy + Send + Sync,
-    F: Fn(f32) -> O + Sync,
-{
+    out: &mut [f32],
+) {
     let width = plane.size[0];
-    if width == 0 || out.is_empty() {
+    let (standard, map) = prepare(array, geometry, plane, interp);
+    let (Some(src), Some((map, interp)), true) = (standard.as_slice(), map, width > 0) else {
+        out.fill(f32::NAN);
         return;
-    }
-    let (nz, ny, nx) = array.dim();
-    let standard: CowArray<'_, T, Ix3> = array.as_standard_layout();
-    let (Some(src), Some(map)) = (
-        standard.as_slice(),
-        Mapping::new(geometry, [nx, ny, nz], plane),
-    ) else {
-        out.fill(fill);
-        return;
-    };
-    let interp = if map.is_integral() {
-        Interpolation::Nearest
-    } else {
-        interp
     };
     out.par_chunks_mut(width)
         .enumerate()
         .with_min_len(4)
-        .for_each(|(y, row)| {
-            let start = map.c0 + map.step_y * y as f64;
-            let Some((x0, x1)) = map.inside_span(start, row.len()) else {
-                row.fill(fill);
-                return;
-            };
-            let (head, rest) = row.split_at_mut(x0);
-            let (span, tail) = rest.split_at_mut(x1 - x0 + 1);
-            head.fill(fill);
-            tail.fill(fill);
-            if strided_span(src, &map, start, x0, span, interp, &emit) {
-                return;
-            }
-            match interp {
-                Interpolation::Nearest => nearest_span(src, &map, start, x0, span, fill, &emit),
-                Interpolation::Linear => linear_span(src, &map, start, x0, span, &emit),
-            }
+        .for_each(|(y, row)| sample_row(src, &map, interp, y, row));
+}
+
+/// [`reslice_window_u8`] of one array: each row is sampled into a scratch
+/// row of HU, then windowed in a separate loop that vectorises.
+fn reslice_window_into<T: Sample>(
+    array: &Array3<T>,
+    geometry: &Geometry,
+    plane: &SlicePlane,
+    interp: Interpolation,
+    (lo_hu, width_hu): (f32, f32),
+    out: &mut [u8],
+) {
+    let width = plane.size[0];
+    let (standard, map) = prepare(array, geometry, plane, interp);
+    let (Some(src), Some((map, interp)), true) = (standard.as_slice(), map, width > 0) else {
+        out.fill(0);
+        return;
+    };
+    out.par_chunks_mut(width)
+        .enumerate()
+        .with_min_len(4)
+        .for_each_init(Vec::new, |hu, (y, row)| {
+            hu.resize(row.len(), f32::NAN);
+            sample_row(src, &map, interp, y, hu);
+            window_row(hu, lo_hu, width_hu, row);
         });
+}
+
+/// 2^23: adding it to a float in `[0, 2^22]` leaves the value rounded to an
+/// integer in the low mantissa bits.
+const MAGIC: f32 = 8_388_608.0;
+
+/// Window a row of HU to 8 bits: `(hu - lo_hu) / width_hu`, clamped to
+/// `[0, 1]`, times 255, rounded half up (as `f32::round` for these
+/// non-negative values); `NaN` → 0. Integer conversion through the float
+/// mantissa (no saturating casts), so the loop vectorises.
+pub(super) fn window_row(hu: &[f32], lo_hu: f32, width_hu: f32, out: &mut [u8]) {
+    for (o, &v) in out.iter_mut().zip(hu) {
+        // `max` returns the non-NaN operand: NaN → 0.
+        #[allow(clippy::manual_clamp, reason = "clamp would keep NaN")]
+        let x = ((v - lo_hu) / width_hu).max(0.0).min(1.0) * 255.0;
+        let y = x + 0.5;
+        let m = y + MAGIC;
+        // m's low bits hold y rounded to nearest even; step down if that
+        // rounded up, giving floor(y).
+        let rounded_up = (m - MAGIC) > y;
+        *o = m.to_bits().wrapping_sub(u32::from(rounded_up)) as u8;
+    }
 }

@@ -636,3 +636,34 @@ fn degenerate_inputs_do_not_panic() {
     );
     assert!(img.data.iter().all(|v| v.is_nan()));
 }
+
+#[test]
+fn window_row_equals_window_value_u8_for_every_i16() {
+    let hu: Vec<f32> = (i16::MIN..=i16::MAX).map(f32::from).collect();
+    let mut windows: Vec<(f32, f32)> = crate::volume::window::presets()
+        .iter()
+        .map(|p| (p.centre_hu, p.width_hu))
+        .collect();
+    windows.extend([
+        (40.0, 80.0),
+        (300.0, 600.0),
+        (0.5, 1.0),
+        (-1.5, 0.2),
+        (123.4, 567.8),
+    ]);
+    let mut out = vec![0; hu.len()];
+    for (centre, width) in windows {
+        let w = width.max(1.0);
+        super::reslice::window_row(&hu, centre - w / 2.0, w, &mut out);
+        for (&v, &u) in hu.iter().zip(&out) {
+            assert_eq!(
+                u,
+                window_value_u8(v, centre, width),
+                "{v} HU, window {centre}/{width}"
+            );
+        }
+    }
+    let special = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.25, -0.75];
+    super::reslice::window_row(&special, -1.0, 2.0, &mut out[..5]);
+    assert_eq!(&out[..5], &[0, 255, 0, 159, 32]);
+}

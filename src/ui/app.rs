@@ -61,7 +61,7 @@ pub struct App {
     pub montage_every: usize,
     /// Screen rectangle of each view in the last frame (axial, coronal, sagittal).
     pub view_rects: [egui::Rect; 3],
-    pub(crate) scan_job: Option<Job<ScanReport>>,
+    pub(crate) scan_job: Option<Job<super::loading::Opened>>,
     pub(crate) load_job: Option<Job<Study>>,
     pub(crate) caches: [ViewCache; 3],
     pub(crate) commands: Vec<Command>,
@@ -75,6 +75,8 @@ pub struct App {
     pub(super) previewing: bool,
     /// The study to return to if that load fails.
     pub(super) before_preview: Option<Study>,
+    /// Seconds from opening to the first-slice preview of the load in progress.
+    pub(super) first_slice_s: Option<f64>,
     repaint: Option<egui::Context>,
 }
 
@@ -102,6 +104,7 @@ impl App {
             open_started: None,
             previewing: false,
             before_preview: None,
+            first_slice_s: None,
             repaint: None,
         };
         app.set_study(study::demo());

@@ -1,23 +1,63 @@
-//! Opening studies in the background: scanning a path, loading a series
-//! (with a first-slice preview), and taking the jobs' results.
+//! Opening studies in the background: scanning a path and loading a series,
+//! with a first-slice preview, and taking the jobs' results. When a scan
+//! finds exactly one loadable series, the same job goes on to load it, so
+//! the first slice does not wait for a UI frame in between.
 
 use std::path::PathBuf;
 
 use super::app::App;
 use super::state::ViewerState;
-use crate::dicom::{self, LoadControl, ScanReport};
-use crate::jobs::Job;
+use crate::dicom::{self, LoadControl, ScanReport, SeriesInfo};
+use crate::jobs::{Job, JobControl};
 use crate::study::{self, Study};
+
+/// What an open job produces: the scan, and the study when it loaded one.
+pub(crate) struct Opened {
+    report: ScanReport,
+    study: Option<Result<Study, String>>,
+}
+
+/// Publish the middle slice, then load the whole series.
+fn load_with_preview(info: &SeriesInfo, c: &JobControl) -> Result<Study, String> {
+    c.set_note("first slice");
+    if let Some(first) = study::first_slice(info) {
+        c.set_partial(first);
+    }
+    c.set_note("decoding");
+    let progress = |d: usize, t: usize| c.set_progress(d, t);
+    let control = LoadControl {
+        progress: Some(&progress),
+        cancel: Some(c.cancel_flag()),
+    };
+    study::load(info, &control).map_err(|e| e.to_string())
+}
+
+/// Index of the only loadable series, if there is exactly one.
+fn only_loadable(report: &ScanReport) -> Option<usize> {
+    let mut ok = report
+        .series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.layout.is_ok());
+    match (ok.next(), ok.next()) {
+        (Some((i, _)), None) => Some(i),
+        _ => None,
+    }
+}
 
 impl App {
     pub(super) fn start_scan(&mut self, path: PathBuf) {
         self.open_started = Some(std::time::Instant::now());
+        self.first_slice_s = None;
         let waker = self.waker();
         let p = path.clone();
-        match Job::spawn(format!("Scanning {}", path.display()), waker, move |c| {
+        let job = Job::spawn(format!("Opening {}", path.display()), waker, move |c| {
             c.set_note("reading headers");
-            Ok(dicom::scan(&[p]))
-        }) {
+            let report = dicom::scan(&[p]);
+            let study = only_loadable(&report).map(|i| load_with_preview(&report.series[i], c));
+            Ok(Opened { report, study })
+        });
+        match job {
             Ok(j) => {
                 self.scan_job = Some(j);
                 self.scan = Some((path, ScanReport::default()));
@@ -27,10 +67,11 @@ impl App {
     }
 
     pub(super) fn start_load(&mut self, index: usize) {
-        let Some((_, report)) = &self.scan else {
-            return;
-        };
-        let Some(info) = report.series.get(index).cloned() else {
+        let Some(info) = self
+            .scan
+            .as_ref()
+            .and_then(|(_, r)| r.series.get(index).cloned())
+        else {
             return;
         };
         if let Err(e) = &info.layout {
@@ -41,6 +82,8 @@ impl App {
         if let Some(j) = &self.load_job {
             j.cancel();
         }
+        self.open_started = Some(std::time::Instant::now());
+        self.first_slice_s = None;
         let waker = self.waker();
         let name = info
             .metadata
@@ -48,17 +91,7 @@ impl App {
             .clone()
             .unwrap_or_else(|| "series".into());
         match Job::spawn(format!("Loading {name}"), waker, move |c| {
-            c.set_note("first slice");
-            if let Some(first) = study::first_slice(&info) {
-                c.set_partial(first);
-            }
-            c.set_note("decoding");
-            let progress = |d: usize, t: usize| c.set_progress(d, t);
-            let control = LoadControl {
-                progress: Some(&progress),
-                cancel: Some(c.cancel_flag()),
-            };
-            study::load(&info, &control).map_err(|e| e.to_string())
+            load_with_preview(&info, c)
         }) {
             Ok(j) => self.load_job = Some(j),
             Err(e) => self.error(e),
@@ -67,74 +100,94 @@ impl App {
 
     /// Take finished job results. Called from `logic()`; tests call it too.
     pub fn poll_jobs(&mut self) {
-        if let Some(first) = self.load_job.as_ref().and_then(Job::take_partial::<Study>) {
-            let name = first.name.clone();
-            if let Some(t) = self.open_started {
-                self.info(format!(
-                    "{name}: {:.2} s from opening",
-                    t.elapsed().as_secs_f64()
-                ));
-            }
-            if !self.previewing {
-                self.before_preview = self.study.take();
-            }
-            self.set_study(first);
-            self.previewing = true;
+        let first = self
+            .load_job
+            .as_ref()
+            .and_then(Job::take_partial::<Study>)
+            .or_else(|| self.scan_job.as_ref().and_then(Job::take_partial::<Study>));
+        if let Some(first) = first {
+            self.show_preview(first);
         }
         if let Some(r) = self.scan_job.as_ref().and_then(Job::poll) {
             self.scan_job = None;
             match r {
-                Ok(report) => self.finish_scan(report),
+                Ok(opened) => {
+                    self.finish_scan(opened.report);
+                    if let Some(result) = opened.study {
+                        self.finish_load(result);
+                    }
+                }
                 Err(e) => self.error(e),
             }
         }
         if let Some(r) = self.load_job.as_ref().and_then(Job::poll) {
             self.load_job = None;
-            match r {
-                Ok(s) => {
-                    // After a first-slice preview, stay on the slice shown.
-                    let keep = self
-                        .previewing
-                        .then_some((self.state.crosshair_mm, self.state.clone()));
-                    self.previewing = false;
-                    self.before_preview = None;
-                    let msg = match self.open_started.take() {
-                        Some(t) => format!(
-                            "Loaded {}: {:.2} s from opening to first slice ({:.2} s decoding)",
-                            s.name,
-                            t.elapsed().as_secs_f64(),
-                            s.load_s
-                        ),
-                        None => format!("Loaded {} in {:.2} s", s.name, s.load_s),
-                    };
-                    self.set_study(s);
-                    if let Some((crosshair, state)) = keep {
-                        self.state = ViewerState {
-                            crosshair_mm: crosshair,
-                            ..state
-                        };
-                    }
-                    self.info(msg);
+            self.finish_load(r);
+        }
+    }
+
+    fn show_preview(&mut self, first: Study) {
+        if let Some(t) = self.open_started {
+            self.first_slice_s = Some(t.elapsed().as_secs_f64());
+        }
+        if !self.previewing {
+            self.before_preview = self.study.take();
+        }
+        self.set_study(first);
+        self.previewing = true;
+    }
+
+    fn finish_load(&mut self, result: Result<Study, String>) {
+        let preview_state = self.previewing.then(|| self.state.clone());
+        self.previewing = false;
+        match result {
+            Ok(s) => {
+                self.before_preview = None;
+                let msg = self.timing_message(&s);
+                self.set_study(s);
+                // After a first-slice preview, stay where the user is.
+                if let Some(state) = preview_state {
+                    self.state = ViewerState { ..state };
                 }
-                Err(e) => self.error(format!(
-                    "loading failed (the current study stays open): {e}"
-                )),
+                self.info(msg);
+            }
+            Err(e) => {
+                // Back to the study shown before the preview.
+                if let Some(prev) = self.before_preview.take() {
+                    self.set_study(prev);
+                }
+                self.open_started = None;
+                self.error(format!(
+                    "loading failed (the previous study stays open): {e}"
+                ));
             }
         }
+    }
+
+    fn timing_message(&mut self, s: &Study) -> String {
+        let Some(t) = self.open_started.take() else {
+            return format!("Loaded {} in {:.2} s", s.name, s.load_s);
+        };
+        let total = t.elapsed().as_secs_f64();
+        let first = self.first_slice_s.take().unwrap_or(total);
+        if std::env::var_os("HOUNSFIELD_TIMING").is_some_and(|v| v == "1") {
+            eprintln!(
+                "internal: first_slice_s={first:.4} volume_s={total:.4} decode_s={:.4}",
+                s.load_s
+            );
+        }
+        format!(
+            "Loaded {}: first slice after {first:.2} s, whole volume after {total:.2} s ({:.2} s decoding)",
+            s.name, s.load_s
+        )
     }
 
     fn finish_scan(&mut self, report: ScanReport) {
         let Some((path, _)) = self.scan.take() else {
             return;
         };
-        let loadable: Vec<usize> = report
-            .series
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.layout.is_ok())
-            .map(|(i, _)| i)
-            .collect();
         if report.series.is_empty() {
+            self.open_started = None;
             self.error(format!(
                 "no image series in {} ({} objects, {} unreadable files); the current study stays open",
                 path.display(),
@@ -149,10 +202,6 @@ impl App {
                 path.display()
             ));
         }
-        let auto = (loadable.len() == 1).then(|| loadable[0]);
         self.scan = Some((path, report));
-        if let Some(i) = auto {
-            self.start_load(i);
-        }
     }
 }

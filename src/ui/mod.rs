@@ -10,7 +10,7 @@
 
 pub mod app;
 pub mod command;
-mod loading;
+pub(crate) mod loading;
 pub mod panels;
 pub mod picker;
 pub mod recent;
