@@ -18,14 +18,19 @@ use hounsfield::ui::{App, AppOptions};
 const SIZE: egui::Vec2 = egui::Vec2::new(1280.0, 860.0);
 
 fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder().with_size(SIZE).wgpu().build_ui_state(
-        |ui, app: &mut App| {
-            let ctx = ui.ctx().clone();
-            app.step_logic(&ctx);
-            app.draw(ui);
-        },
-        app,
-    )
+    // 60 Hz steps, so two clicks in consecutive steps make a double click.
+    Harness::builder()
+        .with_size(SIZE)
+        .with_step_dt(1.0 / 60.0)
+        .wgpu()
+        .build_ui_state(
+            |ui, app: &mut App| {
+                let ctx = ui.ctx().clone();
+                app.step_logic(&ctx);
+                app.draw(ui);
+            },
+            app,
+        )
 }
 
 fn app_with(picker: FixedPicker) -> (App, tempfile::TempDir) {
@@ -157,6 +162,29 @@ fn demo_opens_and_interactions_work() {
         ),
         (-600.0, 1500.0)
     );
+
+    // Keyboard: Page Up scrolls the active view by 10 slices; Esc leaves a maximised view.
+    let z0 = h.state().state.crosshair_mm;
+    h.hover_at(view_centre(&h, ViewAxis::Axial));
+    h.run_steps(1);
+    h.key_press(egui::Key::PageUp);
+    h.run_steps(2);
+    let z1 = h.state().state.crosshair_mm;
+    assert!(
+        (z1.z - z0.z - 10.0 * step).abs() < 1e-6,
+        "PageUp: {z0} -> {z1}"
+    );
+    // (Double click → ToggleMaximize is checked in the real window under
+    // Xvfb; here the command itself.)
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::ToggleMaximize(
+            ViewAxis::Sagittal,
+        ));
+    h.run_steps(2);
+    assert_eq!(h.state().state.maximized, Some(ViewAxis::Sagittal));
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().state.maximized, None);
 
     // Info overlay toggle.
     let shown = h.state().state.show_info_overlay;
