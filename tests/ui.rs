@@ -151,7 +151,17 @@ fn demo_opens_and_interactions_work() {
         "left of and above the centre on screen = patient right and superior: {c}"
     );
     assert_views_agree(h.state());
+}
 
+#[test]
+fn presets_keyboard_maximise_and_overlay() {
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(3);
+    let step = hounsfield::mpr::slice_step_mm(
+        &h.state().study.as_ref().unwrap().volume.geometry,
+        ViewAxis::Axial,
+    );
     // Presets.
     h.get_by_label("lung").click();
     h.run_steps(2);
