@@ -2,6 +2,7 @@
 //! numbering of the three orthogonal views.
 
 use glam::{DVec2, DVec3};
+use serde::{Deserialize, Serialize};
 
 use super::ViewAxis;
 use crate::volume::Geometry;
@@ -20,7 +21,7 @@ const ALIGN_TOL: f64 = 1e-6;
 /// Pixel `(x, y)` (continuous, `(0, 0)` = centre of the top-left pixel) sits
 /// at `origin_mm + x * pixel_mm[0] * u_dir + y * pixel_mm[1] * v_dir`. Pixels
 /// may be anisotropic: draw the image with aspect `width * du : height * dv`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SlicePlane {
     /// The view this plane belongs to.
     pub axis: ViewAxis,
