@@ -2,24 +2,15 @@
 //! `../shared/data` is present) and a synthetic phantom series.
 //! Run: `cargo bench --bench load`. Peers: `bench/compare.sh load`.
 
-use std::path::PathBuf;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use hounsfield::dicom::write::{SeriesWriteOptions, write_series};
 use hounsfield::dicom::{self, LoadControl};
 use hounsfield::phantom::{self, PhantomParams};
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("HOUNSFIELD_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-        PathBuf::from,
-    )
-}
-
 fn bench_load(c: &mut Criterion) {
     let mut g = c.benchmark_group("load");
     g.sample_size(20);
-    let chest = data_dir().join("chest-ct");
+    let chest = hounsfield::testdata::root().join("chest-ct");
     if chest.exists() {
         g.bench_function("chest-ct 141x512x512", |b| {
             b.iter(|| dicom::load_series(&chest, None, &LoadControl::default()).expect("load"));

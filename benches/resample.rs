@@ -1,8 +1,6 @@
 //! Resampling to 1 mm isotropic (trilinear) and the voxel-wise operations.
 //! Run: `cargo bench --bench resample`. Peers: `bench/compare.sh resample`.
 
-use std::path::PathBuf;
-
 use criterion::{Criterion, criterion_group, criterion_main};
 use glam::DVec3;
 use hounsfield::dicom::{self, LoadControl};
@@ -13,12 +11,7 @@ use hounsfield::volume::resample::{ResampleParams, resample};
 fn bench_resample(c: &mut Criterion) {
     let mut g = c.benchmark_group("resample");
     g.sample_size(10);
-    let chest = std::env::var_os("HOUNSFIELD_DATA")
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-            PathBuf::from,
-        )
-        .join("chest-ct");
+    let chest = hounsfield::testdata::root().join("chest-ct");
     if chest.exists() {
         let v = dicom::load_series(&chest, None, &LoadControl::default())
             .expect("load")

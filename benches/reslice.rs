@@ -4,8 +4,6 @@
 //! (or `$HOUNSFIELD_DATA/chest-ct`).
 //! Run: `cargo bench --bench reslice -- --warm-up-time 1 --measurement-time 2`.
 
-use std::path::PathBuf;
-
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use glam::{DMat3, DVec3};
 use hounsfield::dicom::{self, LoadControl};
@@ -100,12 +98,7 @@ fn bench_reslice(c: &mut Criterion) {
     bench_volume(c, "phantom 141x512x512", &ph.volume);
     drop(ph);
 
-    let chest = std::env::var_os("HOUNSFIELD_DATA")
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-            PathBuf::from,
-        )
-        .join("chest-ct");
+    let chest = hounsfield::testdata::root().join("chest-ct");
     if chest.exists() {
         let vol = dicom::load_series(&chest, None, &LoadControl::default())
             .expect("load chest-ct")

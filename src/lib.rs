@@ -23,5 +23,7 @@ pub mod jobs;
 pub mod mpr;
 pub mod phantom;
 pub mod study;
+#[doc(hidden)]
+pub mod testdata;
 pub mod ui;
 pub mod volume;

@@ -1,28 +1,11 @@
 //! Shared test helpers: where the real data is, and hashing.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use sha2::{Digest as _, Sha256};
 
-/// The shared real-data folder (`HOUNSFIELD_DATA`, else `../shared/data`).
-/// Returns `None` (and says so) when it is missing; under `CI=true` a
-/// missing folder fails the test instead.
-pub fn data_dir(sub: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("HOUNSFIELD_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-        PathBuf::from,
-    );
-    let p = root.join(sub);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "real test data missing at {p:?} (CI=true: failing instead of skipping)"
-    );
-    eprintln!("SKIP: real test data missing at {p:?}; set HOUNSFIELD_DATA");
-    None
+/// The shared real-data folder (see `hounsfield::testdata`).
+pub fn data_dir(sub: &str) -> Option<std::path::PathBuf> {
+    hounsfield::testdata::dir(sub)
 }
 
 /// sha256 (hex) of int16 little-endian values.

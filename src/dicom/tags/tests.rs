@@ -257,23 +257,8 @@ fn garbage_and_truncated_files_are_errors_not_panics() {
     }
 }
 
-/// The shared real data (`HOUNSFIELD_DATA`, else `../shared/data`);
-/// `None` (skip) when missing, a failure under `CI=true`.
 fn data_dir(sub: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("HOUNSFIELD_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-        PathBuf::from,
-    );
-    let p = root.join(sub);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "real test data missing at {p:?} (CI=true: failing instead of skipping)"
-    );
-    eprintln!("SKIP: real test data missing at {p:?}; set HOUNSFIELD_DATA");
-    None
+    crate::testdata::dir(sub)
 }
 
 #[test]

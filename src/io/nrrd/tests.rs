@@ -502,31 +502,11 @@ fn every_truncation_and_corruption_is_an_error() {
     }
 }
 
-/// Directory of the shared real test data (`HOUNSFIELD_DATA`, else
-/// `../shared/data` beside the crate). `None` (test skipped) when missing,
-/// unless `CI=true`.
-fn shared_data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("HOUNSFIELD_DATA").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
-        PathBuf::from,
-    );
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "real test data missing at {dir:?} (set HOUNSFIELD_DATA)"
-    );
-    eprintln!("skipping: real test data missing at {dir:?} (set HOUNSFIELD_DATA)");
-    None
-}
-
 #[test]
 fn real_lung_ct_64() {
-    let Some(data) = shared_data_dir() else {
+    let Some(dir) = crate::testdata::dir("lung-ct-64") else {
         return;
     };
-    let dir = data.join("lung-ct-64");
     let ct = read_nrrd(&dir.join("ct-64.nrrd")).unwrap();
     let g = ct.geometry;
     assert_eq!(g.dims, [79, 64, 64]);
