@@ -22,9 +22,11 @@ use crate::volume::resample::{Interpolation, ResampleParams, resample};
 mod info;
 mod montage;
 mod scan_table;
+mod survey;
 mod tags;
 
 pub use montage::MontageArgs;
+pub use survey::SurveyArgs;
 pub use tags::TagsArgs;
 
 /// Hounsfield: CT DICOM series to HU volumes, and the tools around them.
@@ -56,6 +58,9 @@ pub enum Command {
     Montage(MontageArgs),
     /// List the DICOM elements of one file (identifiers hidden).
     Tags(TagsArgs),
+    /// A table of every series in a folder, consistency checks and
+    /// intensity histograms.
+    Survey(SurveyArgs),
     /// Open the viewer on a folder, file or DICOMDIR (no path: the demo).
     View(ViewArgs),
 }
@@ -202,6 +207,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Phantom(a) => run_phantom(&a),
         Command::Montage(a) => montage::run_montage(&a),
         Command::Tags(a) => tags::run_tags(&a),
+        Command::Survey(a) => survey::run_survey(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }
 }

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod mpr;
 pub mod phantom;
 pub mod study;
+pub mod survey;
 #[doc(hidden)]
 pub mod testdata;
 pub mod ui;

@@ -248,6 +248,20 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
     assert!(h.state().recent.paths.contains(&series));
     assert_views_agree(h.state());
 
+    // The survey window, run in the background.
+    h.get_by_label("Survey this folder…").click();
+    for _ in 0..200 {
+        h.run_steps(1);
+        if h.state().survey.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let survey = h.state().survey.as_ref().expect("survey finished");
+    assert!(h.state().show_survey);
+    assert!(!survey.rows.is_empty());
+    h.state_mut().show_survey = false;
+
     // A folder without images: a message, the study stays.
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();

@@ -59,6 +59,15 @@ pub struct App {
     pub tags: Option<(PathBuf, Result<Vec<dicom::tags::TagRow>, String>)>,
     /// Montage export: every k-th slice.
     pub montage_every: usize,
+    /// The survey of the opened folder, when run.
+    pub survey: Option<crate::survey::Survey>,
+    /// The survey window is open.
+    pub show_survey: bool,
+    /// Sorting of the survey table.
+    pub survey_sort: super::survey_panel::SurveySort,
+    /// The survey's histogram plot as a texture.
+    pub survey_plot: Option<egui::TextureHandle>,
+    pub(crate) survey_job: Option<Job<crate::survey::Survey>>,
     /// Screen rectangle of each view in the last frame (axial, coronal, sagittal).
     pub view_rects: [egui::Rect; 3],
     pub(crate) scan_job: Option<Job<super::loading::Opened>>,
@@ -93,6 +102,11 @@ impl App {
             tags: None,
             montage_every: 5,
             view_rects: [egui::Rect::NOTHING; 3],
+            survey: None,
+            show_survey: false,
+            survey_sort: super::survey_panel::SurveySort::default(),
+            survey_plot: None,
+            survey_job: None,
             scan_job: None,
             load_job: None,
             caches: Default::default(),
@@ -408,19 +422,22 @@ impl App {
         self.keyboard(ctx);
         self.apply_commands();
         self.poll_jobs();
+        self.poll_survey(ctx);
         if self.tags.as_ref().map(|t| &t.0) != self.current_slice_file().as_ref() {
             self.tags = self.current_slice_file().map(|p| {
                 let rows = dicom::tags::dump_tags(&p, 96).map_err(|e| e.to_string());
                 (p, rows)
             });
         }
-        if self.scan_job.is_some() || self.load_job.is_some() {
+        if self.scan_job.is_some() || self.load_job.is_some() || self.survey_job.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
 
     /// Draw the whole window (also used by tests through `egui_kittest`).
     pub fn draw(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        super::survey_panel::window(self, &ctx);
         panels::menu_bar(self, ui);
         panels::status_bar(self, ui);
         panels::side_panel(self, ui);

@@ -15,6 +15,7 @@ pub mod panels;
 pub mod picker;
 pub mod recent;
 pub mod state;
+pub mod survey_panel;
 pub mod views;
 
 pub use app::{App, AppOptions};
