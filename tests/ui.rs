@@ -248,6 +248,18 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
     assert!(h.state().recent.paths.contains(&series));
     assert_views_agree(h.state());
 
+    // The tag browser shows the current slice's file.
+    h.get_by_label("DICOM tags (current axial slice)").click();
+    h.run_steps(3);
+    let (path, rows) = h.state().tags.as_ref().expect("tag table");
+    assert!(path.starts_with(&series));
+    assert!(
+        rows.as_ref()
+            .unwrap()
+            .iter()
+            .any(|r| r.tag == "(0028,0010)")
+    );
+
     // The survey window, run in the background.
     h.get_by_label("Survey this folder…").click();
     for _ in 0..200 {

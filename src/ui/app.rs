@@ -310,6 +310,18 @@ impl App {
         ]
     }
 
+    /// Refresh the tag table when the current slice's file changed (one
+    /// header read, only while the tag panel is open).
+    pub fn refresh_tags(&mut self) {
+        let current = self.current_slice_file();
+        if self.tags.as_ref().map(|t| &t.0) != current.as_ref() {
+            self.tags = current.map(|p| {
+                let rows = dicom::tags::dump_tags(&p, 96).map_err(|e| e.to_string());
+                (p, rows)
+            });
+        }
+    }
+
     /// The file behind the current axial slice, if any.
     pub fn current_slice_file(&self) -> Option<PathBuf> {
         let s = self.study.as_ref()?;
@@ -423,12 +435,6 @@ impl App {
         self.apply_commands();
         self.poll_jobs();
         self.poll_survey(ctx);
-        if self.tags.as_ref().map(|t| &t.0) != self.current_slice_file().as_ref() {
-            self.tags = self.current_slice_file().map(|p| {
-                let rows = dicom::tags::dump_tags(&p, 96).map_err(|e| e.to_string());
-                (p, rows)
-            });
-        }
         if self.scan_job.is_some() || self.load_job.is_some() || self.survey_job.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }

@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use super::app::App;
-use super::state::ViewerState;
 use crate::dicom::{self, LoadControl, ScanReport, SeriesInfo};
 use crate::jobs::{Job, JobControl};
 use crate::study::{self, Study};
@@ -147,7 +146,7 @@ impl App {
                 self.set_study(s);
                 // After a first-slice preview, stay where the user is.
                 if let Some(state) = preview_state {
-                    self.state = ViewerState { ..state };
+                    self.state = state;
                 }
                 self.info(msg);
             }

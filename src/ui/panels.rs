@@ -397,6 +397,7 @@ fn tag_browser(app: &mut App, ui: &mut egui::Ui) {
     egui::CollapsingHeader::new("DICOM tags (current axial slice)")
         .default_open(false)
         .show(ui, |ui| {
+            app.refresh_tags();
             let Some((path, rows)) = &app.tags else {
                 ui.label("(no DICOM file behind this slice)");
                 return;
