@@ -100,19 +100,22 @@ pub fn histogram_png(h: &Histogram, opts: &PlotOptions) -> RgbImage {
     img
 }
 
-fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
+/// Set one pixel; coordinates outside the image are ignored.
+pub fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
     if x >= 0 && y >= 0 && x < i64::from(img.width()) && y < i64::from(img.height()) {
         img.put_pixel(x as u32, y as u32, c);
     }
 }
 
-fn vline(img: &mut RgbImage, x: i64, y0: i64, y1: i64, c: Rgb<u8>) {
+/// A vertical line from `y0` to `y1` (inclusive), clipped.
+pub fn vline(img: &mut RgbImage, x: i64, y0: i64, y1: i64, c: Rgb<u8>) {
     for y in y0.min(y1)..=y0.max(y1) {
         put(img, x, y, c);
     }
 }
 
-fn hline(img: &mut RgbImage, x0: i64, x1: i64, y: i64, c: Rgb<u8>) {
+/// A horizontal line from `x0` to `x1` (inclusive), clipped.
+pub fn hline(img: &mut RgbImage, x0: i64, x1: i64, y: i64, c: Rgb<u8>) {
     for x in x0.min(x1)..=x0.max(x1) {
         put(img, x, y, c);
     }

@@ -12,6 +12,7 @@ use image::{Rgb, RgbImage};
 
 use super::{Survey, SurveyRow};
 use crate::export::font::{fill_rect, text, text_width};
+use crate::export::plot::{hline, put, vline};
 
 /// Plot width in pixels (the legend is added to the right).
 const PLOT_W: i64 = 900;
@@ -204,24 +205,6 @@ fn draw_axes(
     hline(img, left, left + pw, top + ph, AXIS);
     text(img, "HU", left + pw - 16, top + ph + 24, AXIS);
     text(img, "DENSITY", 8, top + ph + 24, AXIS);
-}
-
-fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
-    if x >= 0 && y >= 0 && x < i64::from(img.width()) && y < i64::from(img.height()) {
-        img.put_pixel(x as u32, y as u32, c);
-    }
-}
-
-fn vline(img: &mut RgbImage, x: i64, y0: i64, y1: i64, c: Rgb<u8>) {
-    for y in y0.min(y1)..=y0.max(y1) {
-        put(img, x, y, c);
-    }
-}
-
-fn hline(img: &mut RgbImage, x0: i64, x1: i64, y: i64, c: Rgb<u8>) {
-    for x in x0.min(x1)..=x0.max(x1) {
-        put(img, x, y, c);
-    }
 }
 
 /// A 2-pixel-thick line from `a` to `b` (Bresenham).
