@@ -21,11 +21,13 @@ use crate::volume::resample::{Interpolation, ResampleParams, resample};
 
 mod info;
 mod montage;
+mod project;
 mod scan_table;
 mod survey;
 mod tags;
 
 pub use montage::MontageArgs;
+pub use project::ProjectArgs;
 pub use survey::SurveyArgs;
 pub use tags::TagsArgs;
 
@@ -58,6 +60,8 @@ pub enum Command {
     Montage(MontageArgs),
     /// List the DICOM elements of one file (identifiers hidden).
     Tags(TagsArgs),
+    /// MIP / AIP / `MinIP` of a series along a view axis, as a PNG with a scale bar.
+    Project(ProjectArgs),
     /// A table of every series in a folder, consistency checks and
     /// intensity histograms.
     Survey(SurveyArgs),
@@ -207,6 +211,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Phantom(a) => run_phantom(&a),
         Command::Montage(a) => montage::run_montage(&a),
         Command::Tags(a) => tags::run_tags(&a),
+        Command::Project(a) => project::run_project(&a),
         Command::Survey(a) => survey::run_survey(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }

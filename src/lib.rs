@@ -22,6 +22,7 @@ pub mod io;
 pub mod jobs;
 pub mod mpr;
 pub mod phantom;
+pub mod project;
 pub mod study;
 pub mod survey;
 #[doc(hidden)]

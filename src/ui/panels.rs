@@ -317,6 +317,17 @@ fn view_options(app: &mut App, ui: &mut egui::Ui) {
             ui.checkbox(&mut app.state.show_labels, "labels");
         }
     });
+    for (k, axis) in super::state::AXES.into_iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!("{:<8}", axis.name()));
+            for mode in super::state::ViewMode::ALL {
+                ui.selectable_value(&mut app.state.views[k].mode, mode, mode.name());
+            }
+        });
+    }
+    let label = ui.label("slab (mm, 0 = whole volume)");
+    ui.add(egui::Slider::new(&mut app.state.slab_mm, 0.0..=200.0).step_by(1.0))
+        .labelled_by(label.id);
     ui.horizontal(|ui| {
         ui.radio_value(
             &mut app.state.interpolation,

@@ -6,13 +6,54 @@ use glam::DVec3;
 use crate::mpr::ViewAxis;
 use crate::volume::resample::Interpolation;
 
-/// Zoom and pan of one view.
+/// What a view shows: the slice through the crosshair or a projection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ViewMode {
+    /// The slice through the crosshair.
+    #[default]
+    Slice,
+    /// Maximum intensity projection.
+    Mip,
+    /// Average intensity projection.
+    Aip,
+    /// Minimum intensity projection.
+    MinIp,
+}
+
+impl ViewMode {
+    /// All modes, for selectors.
+    pub const ALL: [Self; 4] = [Self::Slice, Self::Mip, Self::Aip, Self::MinIp];
+
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Slice => "slice",
+            Self::Mip => "MIP",
+            Self::Aip => "AIP",
+            Self::MinIp => "MinIP",
+        }
+    }
+
+    /// The projection, or `None` for a slice.
+    pub fn projection(self) -> Option<crate::project::ProjectionMode> {
+        match self {
+            Self::Slice => None,
+            Self::Mip => Some(crate::project::ProjectionMode::Max),
+            Self::Aip => Some(crate::project::ProjectionMode::Mean),
+            Self::MinIp => Some(crate::project::ProjectionMode::Min),
+        }
+    }
+}
+
+/// Zoom, pan and mode of one view.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ViewState {
     /// Magnification over "fit to view" (1 = fit).
     pub zoom: f32,
     /// Pan in screen points.
     pub pan: egui::Vec2,
+    /// Slice or projection.
+    pub mode: ViewMode,
 }
 
 impl Default for ViewState {
@@ -20,6 +61,7 @@ impl Default for ViewState {
         Self {
             zoom: 1.0,
             pan: egui::Vec2::ZERO,
+            mode: ViewMode::Slice,
         }
     }
 }
@@ -50,6 +92,8 @@ pub struct ViewerState {
     pub histogram_log: bool,
     /// Sampling of the views.
     pub interpolation: Interpolation,
+    /// Thickness of projection slabs around the crosshair in mm (0: the whole volume).
+    pub slab_mm: f32,
     /// The view the keyboard scrolls (last hovered).
     pub active: ViewAxis,
 }
@@ -68,6 +112,7 @@ impl Default for ViewerState {
             show_crosshair: true,
             histogram_log: true,
             interpolation: Interpolation::Nearest,
+            slab_mm: 0.0,
             active: ViewAxis::Axial,
         }
     }

@@ -22,9 +22,20 @@ struct ViewKey {
     linear: bool,
 }
 
+/// What a projection image was computed from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ProjectionKey {
+    volume: u64,
+    mode: super::state::ViewMode,
+    slab_bits: u32,
+    /// The crosshair along the view axis (only matters for slabs).
+    centre_bits: u64,
+}
+
 /// Per-view cache: the resliced texture and its plane.
 #[derive(Default)]
 pub struct ViewCache {
+    projection: Option<(ProjectionKey, crate::mpr::Image2)>,
     key: Option<ViewKey>,
     texture: Option<TextureHandle>,
     labels_key: Option<ViewKey>,
@@ -126,9 +137,25 @@ fn refresh(
     cache: &mut ViewCache,
 ) {
     let linear = state.interpolation == Interpolation::Linear;
+    let mode = state.views[view_index(axis)].mode;
+    let origin_bits = if mode.projection().is_none() {
+        plane.origin_mm.to_array().map(f64::to_bits)
+    } else {
+        // A projection depends on the crosshair only through its slab.
+        let along = if state.slab_mm > 0.0 {
+            state.crosshair_mm.dot(axis.scroll_dir())
+        } else {
+            0.0
+        };
+        [
+            along.to_bits(),
+            u64::from(state.slab_mm.to_bits()),
+            mode as u64 + 1,
+        ]
+    };
     let key = ViewKey {
         volume: study.volume.id.0,
-        origin_bits: plane.origin_mm.to_array().map(f64::to_bits),
+        origin_bits,
         window: [
             state.window_centre_hu.to_bits(),
             state.window_width_hu.to_bits(),
@@ -136,15 +163,33 @@ fn refresh(
         linear,
     };
     if cache.key != Some(key) || cache.texture.is_none() {
-        mpr::reslice_window_u8(
-            &study.volume,
-            plane,
-            state.interpolation,
-            state.window_centre_hu,
-            state.window_width_hu,
-            &mut cache.buf,
-        );
-        let [w, h] = plane.size;
+        let [w, h] = match mode.projection() {
+            None => {
+                mpr::reslice_window_u8(
+                    &study.volume,
+                    plane,
+                    state.interpolation,
+                    state.window_centre_hu,
+                    state.window_width_hu,
+                    &mut cache.buf,
+                );
+                plane.size
+            }
+            Some(projection) => {
+                ensure_projection(study, state, axis, projection, mode, cache);
+                match &cache.projection {
+                    Some((_, img)) => {
+                        cache.buf = crate::project::window_image_u8(
+                            img,
+                            state.window_centre_hu,
+                            state.window_width_hu,
+                        );
+                        [img.width, img.height]
+                    }
+                    None => plane.size,
+                }
+            }
+        };
         let image = ColorImage::from_gray([w, h], &cache.buf);
         match &mut cache.texture {
             Some(t) => t.set(image, TextureOptions::NEAREST),
@@ -159,6 +204,21 @@ fn refresh(
         cache.last_gray = Some((w, h, cache.buf.clone()));
         cache.key = Some(key);
     }
+    if mode == super::state::ViewMode::Slice {
+        refresh_labels(ui, axis, study, state, plane, cache, key);
+    }
+}
+
+/// The label overlay texture of a slice view.
+fn refresh_labels(
+    ui: &egui::Ui,
+    axis: ViewAxis,
+    study: &Study,
+    state: &ViewerState,
+    plane: &SlicePlane,
+    cache: &mut ViewCache,
+    key: ViewKey,
+) {
     let Some(labels) = study.labels.as_ref().filter(|_| state.show_labels) else {
         return;
     };
@@ -192,6 +252,36 @@ fn refresh(
             }
         }
         cache.labels_key = Some(lkey);
+    }
+}
+
+/// Compute the view's projection when volume, mode or slab changed.
+fn ensure_projection(
+    study: &Study,
+    state: &ViewerState,
+    axis: ViewAxis,
+    projection: crate::project::ProjectionMode,
+    mode: super::state::ViewMode,
+    cache: &mut ViewCache,
+) {
+    let centre = if state.slab_mm > 0.0 {
+        state.crosshair_mm.dot(axis.scroll_dir())
+    } else {
+        0.0
+    };
+    let pkey = ProjectionKey {
+        volume: study.volume.id.0,
+        mode,
+        slab_bits: state.slab_mm.to_bits(),
+        centre_bits: centre.to_bits(),
+    };
+    if cache.projection.as_ref().is_none_or(|(k, _)| *k != pkey) {
+        let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
+            centre_mm: state.crosshair_mm,
+            thickness_mm: f64::from(state.slab_mm),
+        });
+        let img = crate::project::project(&study.volume, axis, projection, slab.as_ref());
+        cache.projection = Some((pkey, img));
     }
 }
 
@@ -256,6 +346,33 @@ pub fn probe_at(study: &Study, point_mm: DVec3) -> Option<Probe> {
     })
 }
 
+/// The crosshair lines, each in the colour of the view whose plane it is.
+fn draw_crosshair(
+    painter: &egui::Painter,
+    rect: Rect,
+    axis: ViewAxis,
+    state: &ViewerState,
+    plane: &SlicePlane,
+    place: &Placement,
+) {
+    let p = plane.pixel_of_world(state.crosshair_mm);
+    let c = place.screen_of_pixel(plane, p.x, p.y);
+    let (vertical, horizontal) = match axis {
+        ViewAxis::Axial => (ViewAxis::Sagittal, ViewAxis::Coronal),
+        ViewAxis::Coronal => (ViewAxis::Sagittal, ViewAxis::Axial),
+        ViewAxis::Sagittal => (ViewAxis::Coronal, ViewAxis::Axial),
+    };
+    let img = place.image.intersect(rect);
+    painter.line_segment(
+        [Pos2::new(c.x, img.top()), Pos2::new(c.x, img.bottom())],
+        Stroke::new(1.0, axis_colour(vertical)),
+    );
+    painter.line_segment(
+        [Pos2::new(img.left(), c.y), Pos2::new(img.right(), c.y)],
+        Stroke::new(1.0, axis_colour(horizontal)),
+    );
+}
+
 fn draw_annotations(
     painter: &egui::Painter,
     rect: Rect,
@@ -268,22 +385,7 @@ fn draw_annotations(
     let text = Color32::from_gray(230);
     let font = FontId::proportional(13.0);
     if state.show_crosshair {
-        let p = plane.pixel_of_world(state.crosshair_mm);
-        let c = place.screen_of_pixel(plane, p.x, p.y);
-        let (vertical, horizontal) = match axis {
-            ViewAxis::Axial => (ViewAxis::Sagittal, ViewAxis::Coronal),
-            ViewAxis::Coronal => (ViewAxis::Sagittal, ViewAxis::Axial),
-            ViewAxis::Sagittal => (ViewAxis::Coronal, ViewAxis::Axial),
-        };
-        let img = place.image.intersect(rect);
-        painter.line_segment(
-            [Pos2::new(c.x, img.top()), Pos2::new(c.x, img.bottom())],
-            Stroke::new(1.0, axis_colour(vertical)),
-        );
-        painter.line_segment(
-            [Pos2::new(img.left(), c.y), Pos2::new(img.right(), c.y)],
-            Stroke::new(1.0, axis_colour(horizontal)),
-        );
+        draw_crosshair(painter, rect, axis, state, plane, place);
     }
     let [l, r, t, b] = plane.edge_letters();
     let big = FontId::proportional(16.0);
@@ -322,7 +424,19 @@ fn draw_annotations(
     painter.text(
         rect.left_top() + Vec2::new(6.0, 4.0),
         egui::Align2::LEFT_TOP,
-        format!("{}  {}/{}  {:.1} mm", axis.name(), idx + 1, count, pos_mm),
+        match state.views[view_index(axis)].mode {
+            super::state::ViewMode::Slice => {
+                format!("{}  {}/{}  {:.1} mm", axis.name(), idx + 1, count, pos_mm)
+            }
+            m if state.slab_mm > 0.0 => format!(
+                "{} {}  slab {:.0} mm at {:.1} mm",
+                axis.name(),
+                m.name(),
+                state.slab_mm,
+                pos_mm
+            ),
+            m => format!("{} {}  whole volume", axis.name(), m.name()),
+        },
         font.clone(),
         axis_colour(axis),
     );
