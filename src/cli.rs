@@ -20,12 +20,14 @@ use crate::volume::ops::{self, HistogramParams};
 use crate::volume::resample::{Interpolation, ResampleParams, resample};
 
 mod info;
+mod mip_gif;
 mod montage;
 mod project;
 mod scan_table;
 mod survey;
 mod tags;
 
+pub use mip_gif::MipGifArgs;
 pub use montage::MontageArgs;
 pub use project::ProjectArgs;
 pub use survey::SurveyArgs;
@@ -62,6 +64,8 @@ pub enum Command {
     Tags(TagsArgs),
     /// MIP / AIP / `MinIP` of a series along a view axis, as a PNG with a scale bar.
     Project(ProjectArgs),
+    /// A rotating MIP animation (about the superior–inferior axis) as a GIF.
+    MipGif(MipGifArgs),
     /// A table of every series in a folder, consistency checks and
     /// intensity histograms.
     Survey(SurveyArgs),
@@ -212,6 +216,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Montage(a) => montage::run_montage(&a),
         Command::Tags(a) => tags::run_tags(&a),
         Command::Project(a) => project::run_project(&a),
+        Command::MipGif(a) => mip_gif::run_mip_gif(&a),
         Command::Survey(a) => survey::run_survey(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }

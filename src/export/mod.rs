@@ -2,6 +2,7 @@
 //! later. Writing to disk goes through `io::write_atomic`.
 
 pub mod font;
+pub mod gif;
 pub mod montage;
 pub mod plot;
 

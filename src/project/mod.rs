@@ -23,6 +23,7 @@
 //! whatever the thread count. Imports only `mpr`, `volume`, glam and rayon.
 
 mod reduce;
+pub mod rotate;
 
 use glam::DVec3;
 use rayon::prelude::*;
