@@ -10,6 +10,8 @@
 //!   operations.
 //! - [`io`]: NIfTI, NRRD and NumPy readers/writers (atomic writes).
 //! - [`phantom`]: a deterministic synthetic chest CT with known labels.
+//! - [`seg`]: segmentations on the CT grid (masks, colours, placement,
+//!   statistics).
 //! - [`mpr`]: multiplanar reslicing in radiological display orientation.
 //! - [`study`], [`jobs`]: what the viewer holds, and background work.
 //! - [`ui`]: the eframe/egui viewer (the only module importing egui).
@@ -23,6 +25,7 @@ pub mod jobs;
 pub mod mpr;
 pub mod phantom;
 pub mod project;
+pub mod seg;
 pub mod study;
 pub mod survey;
 #[doc(hidden)]
