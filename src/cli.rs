@@ -20,16 +20,22 @@ use crate::volume::ops::{self, HistogramParams};
 use crate::volume::resample::{Interpolation, ResampleParams, resample};
 
 mod info;
+mod mesh;
 mod mip_gif;
 mod montage;
 mod project;
 mod scan_table;
+mod seg;
+mod segment;
 mod survey;
 mod tags;
 
+pub use mesh::MeshArgs;
 pub use mip_gif::MipGifArgs;
 pub use montage::MontageArgs;
 pub use project::ProjectArgs;
+pub use seg::SegArgs;
+pub use segment::SegmentArgs;
 pub use survey::SurveyArgs;
 pub use tags::TagsArgs;
 
@@ -64,8 +70,16 @@ pub enum Command {
     Tags(TagsArgs),
     /// MIP / AIP / `MinIP` of a series along a view axis, as a PNG with a scale bar.
     Project(ProjectArgs),
+    /// An isosurface (marching cubes) of a series or a segment as STL, PLY or OBJ.
+    Mesh(MeshArgs),
     /// A rotating MIP animation (about the superior–inferior axis) as a GIF.
     MipGif(MipGifArgs),
+    /// Segmentations (DICOM-SEG, NIfTI, NRRD label maps): info, statistics,
+    /// conversion and overlay pictures.
+    Seg(SegArgs),
+    /// Segment structures of a series (lungs), optionally scored against a
+    /// reference mask.
+    Segment(SegmentArgs),
     /// A table of every series in a folder, consistency checks and
     /// intensity histograms.
     Survey(SurveyArgs),
@@ -78,6 +92,9 @@ pub enum Command {
 pub struct ViewArgs {
     /// A DICOM folder, file or DICOMDIR; without it the demo study opens.
     pub path: Option<PathBuf>,
+    /// A segmentation (DICOM-SEG, NIfTI, NRRD) to overlay once the series is loaded.
+    #[arg(long, requires = "path")]
+    pub seg: Option<PathBuf>,
     /// Save a screenshot of the window here after a few frames, then exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
@@ -216,7 +233,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Montage(a) => montage::run_montage(&a),
         Command::Tags(a) => tags::run_tags(&a),
         Command::Project(a) => project::run_project(&a),
+        Command::Mesh(a) => mesh::run_mesh(&a),
         Command::MipGif(a) => mip_gif::run_mip_gif(&a),
+        Command::Seg(a) => seg::run_seg(&a),
+        Command::Segment(a) => segment::run_segment(&a),
         Command::Survey(a) => survey::run_survey(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }
@@ -232,6 +252,9 @@ pub struct Loaded {
     pub report: Option<ValidationReport>,
     /// Transfer syntax (DICOM input only).
     pub transfer_syntax_uid: Option<String>,
+    /// The grid with its DICOM identities (bare for NIfTI/NRRD input), for
+    /// placing and writing DICOM-SEGs.
+    pub grid: crate::dicom::seg::ReferenceGrid,
     /// Seconds spent loading.
     pub load_s: f64,
 }
@@ -250,8 +273,10 @@ pub fn load_input(src: &SeriesInput) -> anyhow::Result<Loaded> {
         } else {
             crate::io::nifti::read_nifti(p)?
         };
+        let volume = img.into_volume();
         return Ok(Loaded {
-            volume: img.into_volume(),
+            grid: crate::dicom::seg::ReferenceGrid::bare(volume.geometry),
+            volume,
             metadata: None,
             report: None,
             transfer_syntax_uid: None,
@@ -288,6 +313,8 @@ pub fn load_input(src: &SeriesInput) -> anyhow::Result<Loaded> {
         }
     }
     Ok(Loaded {
+        grid: crate::dicom::seg::ReferenceGrid::from_series(info)
+            .unwrap_or_else(|| crate::dicom::seg::ReferenceGrid::bare(s.volume.geometry)),
         volume: s.volume,
         metadata: Some(s.metadata),
         report: Some(s.report),
@@ -298,19 +325,10 @@ pub fn load_input(src: &SeriesInput) -> anyhow::Result<Loaded> {
 
 /// Write a volume by extension: .nii/.nii.gz, .nrrd (gzip) or .npy.
 pub fn write_volume(vol: &Volume, out: &Path) -> anyhow::Result<()> {
-    if has_ext(out, ".nii") || has_ext(out, ".nii.gz") {
-        crate::io::nifti::write_nifti(out, vol)?;
-    } else if has_ext(out, ".nrrd") {
-        crate::io::nrrd::write_nrrd(out, vol, true)?;
-    } else if has_ext(out, ".npy") {
-        crate::io::npy::write_npy(out, vol)?;
-    } else {
-        bail!("unknown output format (use .nii, .nii.gz, .nrrd or .npy): {out:?}");
-    }
-    Ok(())
+    Ok(crate::io::write_volume_file(out, vol)?)
 }
 
-fn timing_enabled() -> bool {
+pub(crate) fn timing_enabled() -> bool {
     std::env::var_os("HOUNSFIELD_TIMING").is_some_and(|v| v == "1")
 }
 
@@ -430,10 +448,9 @@ fn run_phantom(a: &PhantomArgs) -> anyhow::Result<()> {
         bail!("--dims out of range: {nz}x{ny}x{nx}");
     }
     let params = crate::phantom::PhantomParams {
-        dims: [nz, ny, nx],
         seed: a.seed,
         tilt_deg: a.tilt,
-        ..Default::default()
+        ..crate::phantom::PhantomParams::with_dims([nz, ny, nx])
     };
     let ph = crate::phantom::chest(&params);
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {:?}", a.out))?;

@@ -22,10 +22,14 @@ pub mod dicom;
 pub mod export;
 pub mod io;
 pub mod jobs;
+pub mod mesh;
+pub mod metrics;
+pub mod morph;
 pub mod mpr;
 pub mod phantom;
 pub mod project;
 pub mod seg;
+pub mod segment;
 pub mod study;
 pub mod survey;
 #[doc(hidden)]

@@ -12,6 +12,7 @@ fn main() {
         None => run_app(AppOptions::default()).map_err(anyhow::Error::from),
         Some(Command::View(v)) => run_app(AppOptions {
             open: v.path,
+            open_segmentation: v.seg,
             screenshot: v.screenshot,
             exit_after_frames: Some(v.frames),
             config_dir: None,

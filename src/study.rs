@@ -4,14 +4,17 @@
 //! get one: the built-in demo (the phantom) and loading a scanned series.
 //! No UI code here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::dicom::seg::ReferenceGrid;
 use crate::dicom::series::Slot;
 use crate::dicom::{self, LoadControl, SeriesInfo, SeriesMetadata, ValidationReport};
 use crate::phantom::{self, PhantomParams};
-use crate::volume::Volume;
+use crate::seg::Segmentation;
+use crate::seg::stats::{self, SegmentStats};
 use crate::volume::ops::{self, Histogram, HistogramParams};
+use crate::volume::{Geometry, Volume};
 
 /// Everything the viewer shows about one loaded series.
 #[derive(Clone, Debug)]
@@ -20,10 +23,13 @@ pub struct Study {
     pub name: String,
     /// HU voxels and geometry.
     pub volume: Arc<Volume>,
-    /// Label map on the same grid (`i16` label values), if any.
-    pub labels: Option<Arc<Volume>>,
-    /// Label value → name.
-    pub label_names: Vec<(u8, String)>,
+    /// Segmentation overlay on the same grid, if any.
+    pub segmentation: Option<Arc<Segmentation>>,
+    /// Statistics of each segment over the volume (same order).
+    pub seg_stats: Vec<SegmentStats>,
+    /// The CT grid with the DICOM identities a DICOM-SEG is matched against
+    /// and references (a bare grid for the demo; none while previewing).
+    pub grid: Option<ReferenceGrid>,
     /// DICOM metadata (none for the demo).
     pub metadata: Option<SeriesMetadata>,
     /// The assembler's findings (none for the demo).
@@ -51,22 +57,48 @@ fn histogram_of(volume: &Volume) -> Histogram {
 pub fn demo() -> Study {
     let t = std::time::Instant::now();
     let ph = phantom::chest(&PhantomParams::default());
-    let labels = Volume::from_i16(ph.labels.mapv(i16::from), ph.volume.geometry);
     let nz = ph.volume.shape()[0];
+    let seg = demo_segmentation(&ph);
     Study {
         name: "Demo phantom".into(),
         histogram: histogram_of(&ph.volume),
+        seg_stats: stats::statistics(&ph.volume, &seg),
+        segmentation: Some(Arc::new(seg)),
+        grid: Some(ReferenceGrid::bare(ph.volume.geometry)),
         volume: Arc::new(ph.volume),
-        labels: Some(Arc::new(labels)),
-        label_names: ph
-            .label_names
-            .iter()
-            .map(|(v, n)| (*v, (*n).to_owned()))
-            .collect(),
         metadata: None,
         report: None,
         slice_files: vec![None; nz],
         load_s: t.elapsed().as_secs_f64(),
+    }
+}
+
+/// The phantom's findings and organs as a segmentation (body, bone and
+/// table, which are context rather than findings, left out).
+fn demo_segmentation(ph: &phantom::Phantom) -> Segmentation {
+    use crate::phantom::{LABEL_BODY, LABEL_BONE, LABEL_TABLE};
+    let names: Vec<(u16, String)> = ph
+        .label_names
+        .iter()
+        .map(|(v, n)| (u16::from(*v), (*n).to_owned()))
+        .collect();
+    let labels = ph.labels.mapv(|v| {
+        if matches!(v, LABEL_BODY | LABEL_BONE | LABEL_TABLE) {
+            0
+        } else {
+            u16::from(v)
+        }
+    });
+    Segmentation::from_label_map(labels.view(), ph.volume.geometry, &names, "phantom")
+        .expect("the phantom's labels are on its grid")
+}
+
+impl Study {
+    /// Attach a segmentation (on this study's grid) and compute its statistics.
+    pub fn with_segmentation(mut self, seg: Segmentation) -> Self {
+        self.seg_stats = stats::statistics(&self.volume, &seg);
+        self.segmentation = Some(Arc::new(seg));
+        self
     }
 }
 
@@ -93,10 +125,11 @@ pub fn first_slice(info: &SeriesInfo) -> Option<Study> {
     };
     Some(Study {
         name: "first slice".into(),
+        grid: None,
         histogram: histogram_of(&volume),
         volume: Arc::new(volume),
-        labels: None,
-        label_names: Vec::new(),
+        segmentation: None,
+        seg_stats: Vec::new(),
         metadata: Some(info.metadata.clone()),
         report: None,
         slice_files: vec![path],
@@ -132,15 +165,107 @@ pub fn load(info: &SeriesInfo, control: &LoadControl) -> Result<Study, dicom::Di
     let load_s = t.elapsed().as_secs_f64();
     Ok(Study {
         name,
+        grid: ReferenceGrid::from_series(info),
         histogram: histogram_of(&loaded.volume),
         volume: Arc::new(loaded.volume),
-        labels: None,
-        label_names: Vec::new(),
+        segmentation: None,
+        seg_stats: Vec::new(),
         metadata: Some(loaded.metadata),
         report: Some(loaded.report),
         slice_files,
         load_s,
     })
+}
+
+/// Errors opening a segmentation for a study.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenSegError {
+    /// Reading a label-map file failed.
+    #[error(transparent)]
+    Io(#[from] crate::io::IoError),
+    /// Placing it on the CT failed.
+    #[error(transparent)]
+    Seg(#[from] crate::seg::SegError),
+    /// Reading or placing a DICOM-SEG failed.
+    #[error(transparent)]
+    DicomSeg(#[from] dicom::seg::SegFileError),
+}
+
+/// Whether a path names a label-map file (NIfTI or NRRD) by its extension.
+pub fn is_label_map_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [".nii", ".nii.gz", ".nrrd", ".nhdr"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+/// Opens a segmentation for a CT: a NIfTI/NRRD label map (placed on the CT
+/// grid through its affine, nearest neighbour), or a DICOM-SEG placed on
+/// `grid` (frames matched by referenced SOP instance, else by position; a
+/// SEG of another frame of reference or grid is refused). Without a grid a
+/// DICOM-SEG is matched by position on `geometry` alone.
+pub fn open_segmentation(
+    path: &Path,
+    geometry: &Geometry,
+    grid: Option<&ReferenceGrid>,
+) -> Result<Segmentation, OpenSegError> {
+    if is_label_map_file(path) {
+        return open_label_map(path, geometry);
+    }
+    let bare;
+    let grid = match grid {
+        Some(g) => g,
+        None => {
+            bare = ReferenceGrid::bare(*geometry);
+            &bare
+        }
+    };
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let obj = dicom::seg::read_seg(path)?;
+    Ok(dicom::seg::place_seg(&obj, grid, &name)?)
+}
+
+/// Opens a NIfTI/NRRD label map for a CT on `geometry` (placed on the CT
+/// grid through its affine, nearest neighbour).
+pub fn open_label_map(path: &Path, geometry: &Geometry) -> Result<Segmentation, OpenSegError> {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let lower = name.to_lowercase();
+    let image = if lower.ends_with(".nrrd") || lower.ends_with(".nhdr") {
+        crate::io::nrrd::read_nrrd(path)?
+    } else {
+        crate::io::nifti::read_nifti(path)?
+    };
+    Ok(crate::seg::place::place_label_map(
+        &image,
+        geometry,
+        &[],
+        &name,
+    )?)
+}
+
+/// Writes `seg` as a BINARY DICOM-SEG referencing the series of `grid`
+/// (patient identifiers from `metadata` are not copied).
+pub fn write_dicom_seg(
+    path: &Path,
+    seg: &Segmentation,
+    grid: &ReferenceGrid,
+    metadata: &SeriesMetadata,
+) -> Result<(), OpenSegError> {
+    dicom::seg::write_seg(
+        path,
+        seg,
+        grid,
+        metadata,
+        &dicom::seg::SegWriteOptions::default(),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -150,8 +275,22 @@ mod tests {
     #[test]
     fn the_demo_has_a_volume_labels_and_a_histogram() {
         let s = demo();
-        assert_eq!(s.volume.shape(), s.labels.as_ref().unwrap().shape());
-        assert!(s.label_names.iter().any(|(_, n)| n.contains("liver")));
+        let seg = s.segmentation.as_ref().unwrap();
+        assert_eq!(seg.geometry, s.volume.geometry);
+        let liver = seg
+            .segments
+            .iter()
+            .find(|x| x.label.contains("liver"))
+            .unwrap();
+        assert_eq!(liver.colour_rgb, [40, 200, 60]);
+        let tumour = seg
+            .segments
+            .iter()
+            .find(|x| x.label.contains("tumour"))
+            .unwrap();
+        assert_eq!(tumour.layer, crate::seg::Layer::Lesion);
+        assert_eq!(s.seg_stats.len(), seg.segments.len());
+        assert!(s.seg_stats.iter().all(|st| st.voxels > 0));
         assert_eq!(
             s.histogram.counts.iter().sum::<u64>() + s.histogram.below + s.histogram.above,
             s.volume.voxels.len() as u64

@@ -228,6 +228,7 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
     let (app, _cfg) = app_with(FixedPicker {
         folder: Some(series.clone()),
         save_dir: Some(tmp.path().to_path_buf()),
+        ..Default::default()
     });
     let mut h = harness(app);
     h.run_steps(2);
@@ -298,4 +299,174 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
     h.get_by_label("Export montage…").click();
     h.run_steps(3);
     assert!(tmp.path().join("montage.png").exists());
+}
+
+#[test]
+fn segmentation_is_offered_opened_shown_and_exported() {
+    let tmp = common::tempdir();
+    let series = tmp.path().join("series");
+    let ph =
+        hounsfield::phantom::chest(&hounsfield::phantom::PhantomParams::with_dims([24, 48, 48]));
+    hounsfield::dicom::write::write_series(
+        &ph.volume,
+        &series,
+        &hounsfield::dicom::write::SeriesWriteOptions::default(),
+    )
+    .unwrap();
+    // A label map next to the series (same grid, as a NIfTI).
+    let labels = tmp.path().join("labels.nii.gz");
+    hounsfield::io::nifti::write_nifti(
+        &labels,
+        &hounsfield::volume::Volume::from_i16(ph.labels.mapv(i16::from), ph.volume.geometry),
+    )
+    .unwrap();
+    let exports = tmp.path().join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    let (app, _cfg) = app_with(FixedPicker {
+        folder: Some(tmp.path().to_path_buf()),
+        save_dir: Some(exports.clone()),
+        ..Default::default()
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Open folder…").click();
+    wait(&mut h, |a| {
+        a.study.as_ref().is_some_and(|s| s.name != "Demo phantom")
+    });
+    assert!(h.state().study.as_ref().unwrap().segmentation.is_none());
+
+    // Offered in the segmentation section; a click opens it in the background.
+    h.run_steps(2);
+    h.get_by_label("labels.nii.gz").click();
+    wait(&mut h, |a| {
+        a.study.as_ref().is_some_and(|s| s.segmentation.is_some())
+    });
+    let study = h.state().study.clone().unwrap();
+    let seg = study.segmentation.clone().unwrap();
+    assert_eq!(seg.to_label_map(), ph.labels.mapv(u16::from));
+    assert_eq!(study.seg_stats.len(), seg.segments.len());
+    h.run_steps(3);
+    // Hide one segment through its checkbox.
+    h.get_by_label("Label 6").click();
+    h.run_steps(2);
+    let idx = seg.index_of(6).unwrap();
+    assert!(!h.state().state.overlay.visible[idx]);
+
+    // Exports through the injected picker (background job for the label map).
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::ExportSegStats(
+            exports.join("segments.csv"),
+        ));
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::ExportLabels(
+            exports.join("labels.nrrd"),
+        ));
+    wait(&mut h, |_| exports.join("labels.nrrd").exists());
+    wait(&mut h, |a| !a.task_running());
+    assert!(
+        std::fs::read_to_string(exports.join("segments.csv"))
+            .unwrap()
+            .starts_with("number,label")
+    );
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::ExportDicomSeg(
+            exports.join("seg.dcm"),
+        ));
+    wait(&mut h, |_| exports.join("seg.dcm").exists());
+
+    // A segmentation of another patient: a clear error, the overlay stays.
+    let far = tmp.path().join("far.nrrd");
+    let mut g = ph.volume.geometry;
+    g.origin_mm.z += 4000.0;
+    hounsfield::io::nrrd::write_nrrd(
+        &far,
+        &hounsfield::volume::Volume::from_i16(ph.labels.mapv(i16::from), g),
+        true,
+    )
+    .unwrap();
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::OpenSegmentation(far));
+    wait(&mut h, |a| a.message.as_ref().is_some_and(|m| m.is_error));
+    let m = h.state().message.clone().unwrap();
+    assert!(m.text.contains("does not overlap"), "{m:?}");
+    assert!(h.state().study.as_ref().unwrap().segmentation.is_some());
+}
+
+fn wait(h: &mut Harness<'_, App>, done: impl Fn(&App) -> bool) {
+    for _ in 0..300 {
+        h.run_steps(1);
+        if done(h.state()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("timed out waiting");
+}
+
+/// The demo in MIP mode (coronal and sagittal MIP, axial slab MIP) with the
+/// fused segment colours; and the rotating MIP GIF written by a background
+/// task, then a cancelled one leaving no file.
+#[test]
+fn mip_mode_snapshot_and_rotating_mip_export() {
+    use hounsfield::ui::state::ViewMode;
+    let tmp = common::tempdir();
+    let (app, _cfg) = app_with(FixedPicker {
+        save_dir: Some(tmp.path().to_path_buf()),
+        ..Default::default()
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    {
+        let s = &mut h.state_mut().state;
+        s.views[0].mode = ViewMode::Mip;
+        s.views[1].mode = ViewMode::Mip;
+        s.views[2].mode = ViewMode::Mip;
+        s.slab_mm = 0.0;
+    }
+    h.run_steps(3);
+    h.snapshot("mip_mode");
+
+    // Through the export window and the injected save dialog.
+    h.state_mut().gif_settings.step_deg = 30.0;
+    h.state_mut().gif_settings.size = 128;
+    h.state_mut().show_gif_window = true;
+    h.run_steps(2);
+    h.get_by_label("Export GIF…").click();
+    let gif_path = tmp.path().join("rotating_mip.gif");
+    wait(&mut h, |a| !a.task_running() && gif_path.exists());
+    let m = h.state().message.clone().unwrap();
+    assert!(!m.is_error, "{m:?}");
+    let file = std::fs::File::open(&gif_path).unwrap();
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut dec = opts.read_info(file).unwrap();
+    assert_eq!((dec.width(), dec.height()), (128, 128));
+    let mut frames = 0;
+    let mut coloured = 0;
+    while let Some(f) = dec.read_next_frame().unwrap() {
+        frames += 1;
+        coloured += f
+            .buffer
+            .chunks(4)
+            .filter(|p| p[0].abs_diff(p[1]) > 30 || p[1].abs_diff(p[2]) > 30)
+            .count();
+    }
+    assert_eq!(frames, 12);
+    assert!(coloured > 100, "the segment colours are fused ({coloured})");
+
+    // A large export cancelled at once: an error message, no file.
+    h.state_mut().gif_settings.step_deg = 1.0;
+    h.state_mut().gif_settings.size = 1024;
+    let big = tmp.path().join("big.gif");
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::ExportRotatingMip(
+            big.clone(),
+        ));
+    h.run_steps(1);
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::CancelJob);
+    wait(&mut h, |a| !a.task_running());
+    let m = h.state().message.clone().unwrap();
+    assert!(m.is_error && m.text.contains("cancel"), "{m:?}");
+    assert!(!big.exists());
 }

@@ -1,6 +1,6 @@
 //! `hounsfield mip-gif`: a rotating MIP of a series (about the
-//! superior–inferior axis) as a looping greyscale GIF, optionally also as
-//! numbered PNG frames.
+//! superior–inferior axis) as a looping GIF, optionally with a segmentation
+//! fused in colour, and optionally also as numbered PNG frames.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -11,12 +11,10 @@ use clap::Args;
 
 use super::montage::parse_window;
 use super::{SeriesInput, load_input, timing};
-use crate::export::gif::{encode_gif, write_png_frames};
-use crate::io::write_atomic;
-use crate::project::rotate::{RotatingMipParams, rotating_mip};
-
-/// Hundredths of a second per frame.
-const DELAY_CS: u16 = 10;
+use crate::export::gif::{Overlay, write_gif, write_png_frames_overlay};
+use crate::project::fuse::{FuseParams, rotating_mip_fused};
+use crate::project::rotate::RotatingMipParams;
+use crate::study;
 
 /// Arguments of `mip-gif`.
 #[derive(Debug, Args)]
@@ -24,6 +22,10 @@ pub struct MipGifArgs {
     /// The series to project.
     #[command(flatten)]
     pub source: SeriesInput,
+    /// A segmentation to fuse in colour (DICOM-SEG, NIfTI or NRRD label map
+    /// on the series' grid or placed onto it).
+    #[arg(long)]
+    pub seg: Option<PathBuf>,
     /// Output GIF file.
     #[arg(long, short)]
     pub out: PathBuf,
@@ -36,7 +38,14 @@ pub struct MipGifArgs {
     /// Window `centre,width` in HU.
     #[arg(long, allow_hyphen_values = true, default_value = "150,900")]
     pub window: String,
-    /// Also write the frames as `frame_000.png`, … into this folder.
+    /// Opacity of the segment colours (0..=1).
+    #[arg(long, default_value_t = 0.5)]
+    pub opacity: f32,
+    /// Hundredths of a second per frame.
+    #[arg(long, default_value_t = 10)]
+    pub delay_cs: u16,
+    /// Also write the frames as `frame_000.png`, … into this folder (RGB
+    /// when a segmentation is fused).
     #[arg(long)]
     pub frames_dir: Option<PathBuf>,
 }
@@ -47,6 +56,9 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
     let (centre_hu, width_hu) = parse_window(&a.window)?;
     if !(a.step.is_finite() && a.step > 0.0 && a.step <= 360.0) {
         bail!("--step must be in (0, 360] degrees, got {}", a.step);
+    }
+    if !(0.0..=1.0).contains(&a.opacity) {
+        bail!("--opacity must be in 0..=1, got {}", a.opacity);
     }
     let side = u16::try_from(a.size)
         .ok()
@@ -60,32 +72,65 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
         ..RotatingMipParams::default()
     };
     let l = load_input(&a.source)?;
+    let seg = match &a.seg {
+        Some(path) => Some(
+            study::open_segmentation(path, &l.volume.geometry, Some(&l.grid))
+                .with_context(|| format!("cannot place {path:?} on the series"))?,
+        ),
+        None => None,
+    };
     let tty = std::io::stderr().is_terminal();
     let report = |done: usize, total: usize| {
-        eprint!("\rprojecting {done}/{total} frames");
+        eprint!("\rprojecting {:3}%", done * 100 / total.max(1));
         if done == total {
             eprintln!();
         }
     };
     let progress: Option<&(dyn Fn(usize, usize) + Sync)> = if tty { Some(&report) } else { None };
+    let fuse = FuseParams {
+        opacity: a.opacity,
+        ..FuseParams::default()
+    };
     let t0 = Instant::now();
-    let frames = rotating_mip(&l.volume, &params, None, progress)?;
+    let frames = rotating_mip_fused(&l.volume, seg.as_ref(), &params, &fuse, None, progress)?;
     let project_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let bytes = encode_gif(&frames, side, side, DELAY_CS)?;
-    write_atomic(&a.out, |w| w.write_all(&bytes))
-        .with_context(|| format!("writing {:?}", a.out))?;
+    let overlay = frames.has_overlay().then_some(Overlay {
+        labels: &frames.labels,
+        colours: &frames.colours,
+        opacity: frames.opacity,
+    });
+    write_gif(
+        &a.out,
+        &frames.grey,
+        overlay.as_ref(),
+        side,
+        side,
+        a.delay_cs,
+    )
+    .with_context(|| format!("writing {:?}", a.out))?;
     if let Some(dir) = &a.frames_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {dir:?}"))?;
-        write_png_frames(dir, &frames, u32::from(side), u32::from(side))?;
+        write_png_frames_overlay(
+            dir,
+            &frames.grey,
+            overlay.as_ref(),
+            u32::from(side),
+            u32::from(side),
+        )?;
     }
     let write_s = t1.elapsed().as_secs_f64();
     timing(l.load_s, project_s);
+    let fused = match (&seg, overlay.is_some()) {
+        (Some(s), true) => format!(", {} segments fused", s.segments.len()),
+        (Some(_), false) => ", segmentation empty (nothing fused)".to_owned(),
+        (None, _) => String::new(),
+    };
     eprintln!(
-        "wrote {:?}: {} frames of {side}×{side} px every {}°, window {centre_hu}/{width_hu} HU; \
+        "wrote {:?}: {} frames of {side}×{side} px every {}°, window {centre_hu}/{width_hu} HU{fused}; \
          projection {project_s:.3} s, encoding and writing {write_s:.3} s",
         a.out,
-        frames.len(),
+        frames.grey.len(),
         a.step,
     );
     Ok(())

@@ -20,6 +20,7 @@ pub mod meta;
 pub mod open;
 pub mod report;
 pub mod scan;
+pub mod seg;
 pub mod series;
 pub mod tags;
 pub mod transfer_syntax;

@@ -513,7 +513,7 @@ fn uid(key: u64, salt: u64) -> String {
 
 /// A DS value: the shortest decimal that round-trips, cut to DICOM's 16
 /// characters when needed.
-fn ds(v: f64) -> String {
+pub(crate) fn ds(v: f64) -> String {
     let v = if v == 0.0 { 0.0 } else { v }; // no "-0"
     let s = format!("{v}");
     if s.len() <= 16 {
@@ -534,7 +534,7 @@ fn ds(v: f64) -> String {
 }
 
 /// A multi-valued DS (`\`-separated).
-fn ds_multi(values: &[f64]) -> String {
+pub(crate) fn ds_multi(values: &[f64]) -> String {
     values.iter().map(|&v| ds(v)).collect::<Vec<_>>().join("\\")
 }
 

@@ -3,6 +3,7 @@
 
 pub mod font;
 pub mod gif;
+pub mod overlay;
 pub mod montage;
 pub mod plot;
 

@@ -250,6 +250,24 @@ impl ImageVolume {
     }
 }
 
+/// Writes a volume in the format its extension names: `.nii`, `.nii.gz`
+/// (NIfTI-1), `.nrrd` (gzip NRRD) or `.npy`.
+pub fn write_volume_file(path: &Path, volume: &Volume) -> Result<(), IoError> {
+    let name = path.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        nifti::write_nifti(path, volume)
+    } else if name.ends_with(".nrrd") {
+        nrrd::write_nrrd(path, volume, true)
+    } else if name.ends_with(".npy") {
+        npy::write_npy(path, volume)
+    } else {
+        Err(IoError::Unsupported {
+            path: path.to_owned(),
+            what: "output format (use .nii, .nii.gz, .nrrd or .npy)".into(),
+        })
+    }
+}
+
 /// Replaces `path` atomically: `fill` writes a temporary file in the same
 /// directory (named `.<name with dots as _>-tmp-<pid>-<n><suffix>`, so a
 /// writer that picks its format from the extension sees `suffix`), which is

@@ -135,6 +135,24 @@ impl Default for PhantomParams {
     }
 }
 
+impl PhantomParams {
+    /// The default patient and field of view (350 × 350 × 240 mm) sampled
+    /// on a `[z, row, col]` grid of `dims`: every organ stays inside.
+    pub fn with_dims(dims: [usize; 3]) -> Self {
+        let d = Self::default();
+        let scale = |axis: usize| d.dims[axis] as f64 / dims[axis].max(1) as f64;
+        Self {
+            dims,
+            spacing_mm: DVec3::new(
+                d.spacing_mm.x * scale(2),
+                d.spacing_mm.y * scale(1),
+                d.spacing_mm.z * scale(0),
+            ),
+            ..d
+        }
+    }
+}
+
 /// A rendered phantom: HU volume and labels on the same grid.
 #[derive(Clone, Debug)]
 pub struct Phantom {

@@ -23,6 +23,8 @@
 //! whatever the thread count. Imports only `mpr`, `volume`, glam and rayon.
 
 mod reduce;
+pub mod fuse;
+pub mod raycast;
 pub mod rotate;
 
 use glam::DVec3;

@@ -3,25 +3,51 @@
 //!
 //! Frame 0 is the anterior (coronal-like, radiological) view: image x runs
 //! from the patient's right to left, image y from superior to inferior. Frame
-//! `f` turns the viewing direction about +z by `f · step_deg`. Every frame has
-//! the same fixed square size: the volume's bounding cylinder (in-plane
-//! diagonal) or its z extent, whichever is larger, fits into `size` pixels,
-//! with the same mm per pixel horizontally and vertically.
+//! `f` turns the viewing direction about +z by `f · step_deg` (90°: seen from
+//! the patient's left, like a sagittal view). Every frame has the same fixed
+//! square size: the volume's bounding cylinder (in-plane diagonal) or its z
+//! extent, whichever is larger, fits into `size` pixels, with the same mm per
+//! pixel horizontally and vertically ([`mm_per_px`]). Everything outside the
+//! volume counts as `outside_hu` (air, −1000 HU), so the MIP of every ray is
+//! at least that: frame corners are black with the default window.
 //!
-//! For a volume whose slices are axial planes (the usual case) each slice is a
-//! 2D problem: per frame and output column, a line is marched across the
-//! slice in steps of the finer in-plane spacing with bilinear taps, giving one
-//! projected profile per (frame, slice); output rows interpolate linearly
-//! between the profiles of the two nearest slices. Other volumes are resampled
-//! first to an orthogonal grid at the finest spacing.
+//! # Method (shear-warp, one axial slice at a time)
+//!
+//! When every slice is an axial plane (the usual case, also for a
+//! gantry-tilted stack whose slices stay axial), each slice is a 2D problem.
+//! The screen coordinate `s` of a voxel is affine in its (col, row) index, so
+//! for a given angle each voxel line (a row, or a column of the transposed
+//! slice: whichever runs more across the rays) lands on a regular grid of
+//! rays, only shifted by a fraction per line. The projection of the slice is
+//! the running maximum over its lines, each linearly interpolated at that
+//! constant fraction — a contiguous, vectorised loop — into an intermediate
+//! profile at the line's own pitch, warped once (linear) to the output pixels.
+//! A ray thus samples every voxel line it crosses, at full resolution. Rays at
+//! `θ` and `θ + 180°` are the same lines, so those frames are mirror images
+//! and computed once. Output rows interpolate linearly between the profiles
+//! of the two nearest slices, then the window maps HU to bytes.
+//!
+//! Work runs in parallel over slices (rayon), every value is reduced in a
+//! fixed order (deterministic whatever the thread count), and a cancel flag
+//! and progress callback (done, total slices) make it a background job.
+//!
+//! Other volumes (non-axial slices: coronal or oblique acquisitions) are
+//! first resampled (trilinear, `outside_hu` outside) onto a world-aligned grid
+//! at their finest spacing; the frame size and scale still come from the
+//! original geometry.
+//!
+//! Label fusion ([`super::fuse`]) runs the same sweep with nearest-neighbour
+//! samples and `max` over per-voxel priority ranks.
+
+mod shear;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use glam::{DMat2, DVec2, DVec3};
+use glam::{DAffine3, DMat3, DVec3};
 use ndarray::Array3;
 use rayon::prelude::*;
 
-use crate::volume::resample::{Interpolation, ResampleError, ResampleParams, resample};
+use crate::volume::resample::{Interpolation, ResampleError, ResampleParams, resample_array};
 use crate::volume::{Geometry, Volume, Voxels};
 
 /// Largest number of frames.
@@ -30,6 +56,9 @@ const MAX_FRAMES: usize = 3600;
 const MAX_SIZE: usize = 8192;
 /// Tolerance for "the slices are axial planes".
 const AXIAL_TOL: f64 = 1e-6;
+/// Largest grid a non-axial volume is resampled to (voxels); the spacing
+/// grows beyond it.
+const MAX_RESAMPLED_VOXELS: usize = 1 << 28;
 
 /// Parameters of [`rotating_mip`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,7 +93,15 @@ impl RotatingMipParams {
     pub fn frame_count(&self) -> usize {
         (360.0 / self.step_deg).round().max(1.0) as usize
     }
+
+    /// Viewing angle of frame `f` in degrees (0 = anterior view).
+    pub fn angle_deg(&self, f: usize) -> f64 {
+        f as f64 * self.step_deg
+    }
 }
+
+/// A progress callback: `(done, total)` work steps (slices swept).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
 /// Why a rotating MIP failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +112,7 @@ pub enum RotateError {
     /// The volume has no voxels.
     #[error("the volume is empty")]
     Empty,
-    /// The slices are not axial planes even after resampling.
-    #[error("the volume's slices are not axial planes (orientation {0}); reorient it first")]
-    NotAxial(String),
-    /// Resampling a sheared or oblique volume failed.
+    /// Resampling a non-axial volume failed.
     #[error("resampling before projection failed: {0}")]
     Resample(#[from] ResampleError),
     /// Cancelled by the caller.
@@ -117,279 +151,500 @@ fn bounds(g: &Geometry) -> (f64, f64) {
     (radius, z_hi - z_lo)
 }
 
-/// Whether the columns and rows lie in axial planes and the slice axis is
-/// along ±z (so each slice is one axial plane).
+/// Whether every slice is an axial plane: columns and rows have no z
+/// component and the slice axis has one (it may be sheared in-plane).
 fn is_axial(g: &Geometry) -> bool {
     let d = g.direction;
-    d.x_axis.z.abs() < AXIAL_TOL
-        && d.y_axis.z.abs() < AXIAL_TOL
-        && d.z_axis.x.abs() < AXIAL_TOL
-        && d.z_axis.y.abs() < AXIAL_TOL
-        && d.z_axis.z.abs() > AXIAL_TOL
+    d.x_axis.z.abs() < AXIAL_TOL && d.y_axis.z.abs() < AXIAL_TOL && d.z_axis.z.abs() > AXIAL_TOL
 }
 
 /// Rotating MIP frames (`size × size` grey bytes, row-major, windowed with
 /// `centre_hu`/`width_hu`), one per `step_deg` about +z starting from the
-/// anterior view. `progress` receives (finished frames, frames).
+/// anterior view.
+///
+/// `cancel` stops the work soon after it is set ([`RotateError::Cancelled`]);
+/// `progress` receives `(done, total)` swept slices, from worker threads.
 pub fn rotating_mip(
     vol: &Volume,
     p: &RotatingMipParams,
     cancel: Option<&AtomicBool>,
-    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
+    progress: Option<Progress<'_>>,
 ) -> Result<Vec<Vec<u8>>, RotateError> {
+    render(vol, None, p, cancel, progress).map(|r| r.grey)
+}
+
+/// Frames of [`render`]: windowed grey bytes and, when ranks were given, the
+/// highest rank met by each pixel's rays (0 = none).
+pub(crate) struct Rendered {
+    /// One `size × size` grey frame per angle.
+    pub grey: Vec<Vec<u8>>,
+    /// One `size × size` rank frame per angle (empty without ranks).
+    pub ranks: Vec<Vec<u16>>,
+}
+
+/// The output frame: centre and scale, from the original geometry.
+#[derive(Clone, Copy, Debug)]
+struct Framing {
+    centre_mm: DVec3,
+    mm_per_px: f64,
+    size: usize,
+}
+
+fn validate(vol: &Volume, p: &RotatingMipParams) -> Result<(), RotateError> {
+    let bad = |m: String| Err(RotateError::BadParams(m));
     if !(p.step_deg.is_finite() && p.step_deg > 0.0 && p.step_deg <= 360.0) {
-        return Err(RotateError::BadParams(format!(
+        return bad(format!(
             "step must be in (0, 360] degrees, got {}",
             p.step_deg
-        )));
+        ));
     }
     if p.frame_count() > MAX_FRAMES {
-        return Err(RotateError::BadParams(format!(
+        return bad(format!(
             "step {}° gives more than {MAX_FRAMES} frames",
             p.step_deg
-        )));
+        ));
     }
     if p.size == 0 || p.size > MAX_SIZE {
-        return Err(RotateError::BadParams(format!(
-            "size must be 1..={MAX_SIZE} px, got {}",
-            p.size
-        )));
+        return bad(format!("size must be 1..={MAX_SIZE} px, got {}", p.size));
     }
     if !(p.width_hu.is_finite() && p.width_hu > 0.0 && p.centre_hu.is_finite()) {
-        return Err(RotateError::BadParams(format!(
+        return bad(format!(
             "window must be finite with width > 0, got {}/{}",
             p.centre_hu, p.width_hu
-        )));
+        ));
+    }
+    if !p.outside_hu.is_finite() {
+        return bad(format!(
+            "outside value must be finite, got {}",
+            p.outside_hu
+        ));
     }
     if vol.voxels.is_empty() {
         return Err(RotateError::Empty);
     }
-    let [_, nrow, ncol] = vol.geometry.dims;
-    if nrow < 2 || ncol < 2 {
+    Ok(())
+}
+
+/// The rotating MIP of `vol` and, optionally, of per-voxel priority `ranks`
+/// on the same grid (`[z, row, col]`, 0 = no label, higher wins).
+pub(crate) fn render(
+    vol: &Volume,
+    ranks: Option<&Array3<u16>>,
+    p: &RotatingMipParams,
+    cancel: Option<&AtomicBool>,
+    progress: Option<Progress<'_>>,
+) -> Result<Rendered, RotateError> {
+    validate(vol, p)?;
+    if let Some(r) = ranks
+        && r.shape() != vol.shape()
+    {
         return Err(RotateError::BadParams(format!(
-            "slices must be at least 2×2 voxels, got {nrow}×{ncol}"
+            "label grid {:?} differs from the volume's {:?}",
+            r.shape(),
+            vol.shape()
         )));
     }
+    let framing = Framing {
+        centre_mm: vol.geometry.centre_mm(),
+        mm_per_px: mm_per_px(&vol.geometry, p.size),
+        size: p.size,
+    };
+    let job = Job {
+        cancel,
+        progress,
+        done: AtomicUsize::new(0),
+        total: vol.shape()[0] * (1 + usize::from(ranks.is_some())),
+    };
     if is_axial(&vol.geometry) {
-        return project_axial(vol, p, cancel, progress);
+        return render_axial(&vol.geometry, &vol.voxels, ranks, p, framing, &job);
     }
-    let s = vol.geometry.spacing_mm;
-    let fine = s.x.min(s.y).min(s.z);
-    let resampled = resample(
-        vol,
-        &ResampleParams {
-            spacing_mm: DVec3::splat(fine),
-            interpolation: Interpolation::Linear,
-            fill_hu: p.outside_hu,
-        },
-    )?;
-    if !is_axial(&resampled.geometry) {
-        return Err(RotateError::NotAxial(vol.geometry.orientation_code()));
-    }
-    project_axial(&resampled, p, cancel, progress)
-}
-
-/// A sample type the marcher reads.
-trait Hu: Copy + Send + Sync {
-    fn hu(self) -> f32;
-}
-
-impl Hu for i16 {
-    #[inline]
-    fn hu(self) -> f32 {
-        f32::from(self)
-    }
-}
-
-impl Hu for f32 {
-    #[inline]
-    fn hu(self) -> f32 {
-        self
-    }
-}
-
-fn project_axial(
-    vol: &Volume,
-    p: &RotatingMipParams,
-    cancel: Option<&AtomicBool>,
-    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
-) -> Result<Vec<Vec<u8>>, RotateError> {
-    let profiles = match &vol.voxels {
-        Voxels::I16(a) => profiles(a, &vol.geometry, p, cancel, progress)?,
-        Voxels::F32(a) => profiles(a, &vol.geometry, p, cancel, progress)?,
+    let (geometry, in_from_out) = axial_grid(&vol.geometry)?;
+    let params = |interpolation, fill_hu| ResampleParams {
+        spacing_mm: geometry.spacing_mm,
+        interpolation,
+        fill_hu,
     };
-    Ok(assemble(&profiles, &vol.geometry, p))
+    let linear = params(Interpolation::Linear, p.outside_hu);
+    let voxels = match &vol.voxels {
+        Voxels::I16(a) => Voxels::I16(resample_array(a, &in_from_out, geometry.dims, &linear)),
+        Voxels::F32(a) => Voxels::F32(resample_array(a, &in_from_out, geometry.dims, &linear)),
+    };
+    job.check()?;
+    let ranks = ranks.map(|r| {
+        let r16 = r.mapv(|v| i16::try_from(v).unwrap_or(i16::MAX));
+        let nearest = params(Interpolation::Nearest, 0.0);
+        resample_array(&r16, &in_from_out, geometry.dims, &nearest)
+            .mapv(|v| u16::try_from(v).unwrap_or(0))
+    });
+    let job = Job {
+        total: geometry.dims[0] * (1 + usize::from(ranks.is_some())),
+        ..job
+    };
+    render_axial(&geometry, &voxels, ranks.as_ref(), p, framing, &job)
 }
 
-/// Per (frame, slice) projected profiles: `frames · nz · size` HU values.
-fn profiles<T: Hu>(
-    a: &Array3<T>,
-    g: &Geometry,
-    p: &RotatingMipParams,
-    cancel: Option<&AtomicBool>,
-    progress: Option<&(dyn Fn(usize, usize) + Sync)>,
-) -> Result<Vec<f32>, RotateError> {
-    let std_layout = a.as_standard_layout();
-    let data = std_layout
-        .as_slice()
-        .expect("standard layout arrays are contiguous");
-    let [nz, nrow, ncol] = g.dims;
-    let frames = p.frame_count();
-    let size = p.size;
-    let mmpx = mm_per_px(g, size);
-    let (radius, _) = bounds(g);
-    let centre = g.centre_mm().truncate();
-    let origin = g.origin_mm.truncate();
-    // In-plane voxel (col, row) from world (x, y).
-    let plane = DMat2::from_cols(
-        g.direction.x_axis.truncate() * g.spacing_mm.x,
-        g.direction.y_axis.truncate() * g.spacing_mm.y,
-    );
-    let voxel_from_xy = plane.inverse();
-    let step = g.spacing_mm.x.min(g.spacing_mm.y);
-    let plane_len = nrow * ncol;
-    let done = AtomicUsize::new(0);
-    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-
-    let mut out = vec![p.outside_hu; frames * nz * size];
-    out.par_chunks_mut(size)
-        .enumerate()
-        .try_for_each(|(task, row)| {
-            if cancelled() {
-                return Err(RotateError::Cancelled);
-            }
-            let (frame, k) = (task / nz, task % nz);
-            let theta = (frame as f64 * p.step_deg).to_radians();
-            let (sin, cos) = theta.sin_cos();
-            let u = DVec2::new(cos, sin);
-            let d = DVec2::new(-sin, cos);
-            let slice = &data[k * plane_len..(k + 1) * plane_len];
-            let dv = voxel_from_xy * (d * step);
-            for (c, v) in row.iter_mut().enumerate() {
-                let s = (c as f64 + 0.5 - size as f64 / 2.0) * mmpx;
-                let start = voxel_from_xy * (centre + u * s - d * radius - origin);
-                let n_steps = (2.0 * radius / step).ceil() as usize + 1;
-                *v = march(slice, ncol, nrow, start, dv, n_steps, p.outside_hu);
-            }
-            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if finished.is_multiple_of(nz)
-                && let Some(f) = progress
-            {
-                f(finished / nz, frames);
-            }
-            Ok(())
-        })?;
-    Ok(out)
-}
-
-/// Clip `t ∈ [0, n)` of `start + t·dv` to `lo ≤ x ≤ hi`; returns the
-/// inclusive-exclusive step range as floats.
-fn clip(x0: f64, dx: f64, lo: f64, hi: f64, range: (f64, f64)) -> (f64, f64) {
-    if dx.abs() < 1e-12 {
-        if x0 < lo || x0 > hi {
-            (0.0, 0.0)
-        } else {
-            range
+/// A world-aligned grid (identity direction) over the voxel centres of `g`
+/// at its finest spacing (coarser if it would be too large), and the map from
+/// its voxel indices to those of `g`.
+fn axial_grid(g: &Geometry) -> Result<(Geometry, DAffine3), RotateError> {
+    let w = g.world_from_voxel();
+    let n = [g.dims[2], g.dims[1], g.dims[0]].map(|d| d.saturating_sub(1) as f64);
+    let mut lo = DVec3::splat(f64::INFINITY);
+    let mut hi = DVec3::splat(f64::NEG_INFINITY);
+    for c in 0..8 {
+        let idx = DVec3::new(
+            if c & 1 == 0 { 0.0 } else { n[0] },
+            if c & 2 == 0 { 0.0 } else { n[1] },
+            if c & 4 == 0 { 0.0 } else { n[2] },
+        );
+        let q = w.transform_point3(idx);
+        lo = lo.min(q);
+        hi = hi.max(q);
+    }
+    let mut spacing = g.spacing_mm.abs().min_element();
+    if !(spacing.is_finite() && spacing > 0.0) {
+        return Err(RotateError::BadParams(format!(
+            "voxel spacing must be positive, got {:?}",
+            g.spacing_mm
+        )));
+    }
+    let ext = hi - lo;
+    let dims = loop {
+        let count = |e: f64| (e / spacing + 1e-6).floor() as usize + 1;
+        let dims = [count(ext.z), count(ext.y), count(ext.x)];
+        let total = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if total.is_some_and(|t| t <= MAX_RESAMPLED_VOXELS) {
+            break dims;
         }
-    } else {
-        let a = (lo - x0) / dx;
-        let b = (hi - x0) / dx;
-        (range.0.max(a.min(b)), range.1.min(a.max(b)))
-    }
-}
-
-/// Maximum of bilinear taps along a line of `n_steps` samples in one slice;
-/// `outside` when part of the line leaves the slice.
-#[inline]
-fn march<T: Hu>(
-    slice: &[T],
-    ncol: usize,
-    nrow: usize,
-    start: DVec2,
-    dv: DVec2,
-    n_steps: usize,
-    outside: f32,
-) -> f32 {
-    let full = (0.0, (n_steps - 1) as f64);
-    let r = clip(start.x, dv.x, 0.0, (ncol - 1) as f64, full);
-    let r = clip(start.y, dv.y, 0.0, (nrow - 1) as f64, r);
-    let first = r.0.ceil().max(0.0);
-    let last = r.1.floor();
-    if last < first {
-        return outside;
-    }
-    let mut m = if first > 0.0 || last < full.1 {
-        outside
-    } else {
-        f32::NEG_INFINITY
+        spacing *= 1.25;
     };
-    let (first, last) = (first as usize, last as usize);
-    let max_i = ncol - 2;
-    let max_j = nrow - 2;
-    let (wi, hj) = ((ncol - 1) as f32, (nrow - 1) as f32);
-    let (sx, sy) = (start.x as f32, start.y as f32);
-    let (dx, dy) = (dv.x as f32, dv.y as f32);
-    for t in first..=last {
-        let x = (sx + dx * t as f32).clamp(0.0, wi);
-        let y = (sy + dy * t as f32).clamp(0.0, hj);
-        let i0 = (x as usize).min(max_i);
-        let j0 = (y as usize).min(max_j);
-        let fx = x - i0 as f32;
-        let fy = y - j0 as f32;
-        let r0 = j0 * ncol + i0;
-        let r1 = r0 + ncol;
-        let a = slice[r0].hu();
-        let b = slice[r0 + 1].hu();
-        let c = slice[r1].hu();
-        let e = slice[r1 + 1].hu();
-        let top = a + (b - a) * fx;
-        let bottom = c + (e - c) * fx;
-        m = m.max(top + (bottom - top) * fy);
-    }
-    m
+    let out = Geometry {
+        dims,
+        spacing_mm: DVec3::splat(spacing),
+        origin_mm: lo,
+        direction: DMat3::IDENTITY,
+    };
+    let in_from_out = g.voxel_from_world() * out.world_from_voxel();
+    Ok((out, in_from_out))
 }
 
-/// Output frames from the profiles: rows interpolate between slices, then the
-/// window maps HU to bytes.
-fn assemble(profiles: &[f32], g: &Geometry, p: &RotatingMipParams) -> Vec<Vec<u8>> {
-    let nz = g.dims[0];
-    let size = p.size;
-    let frames = p.frame_count();
-    let mmpx = mm_per_px(g, size);
-    let centre_z = g.centre_mm().z;
-    let slice_dz = g.direction.z_axis.z * g.spacing_mm.z;
+/// Cancel flag and progress of one render.
+struct Job<'a> {
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<Progress<'a>>,
+    done: AtomicUsize,
+    total: usize,
+}
+
+impl Job<'_> {
+    fn check(&self) -> Result<(), RotateError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            Err(RotateError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(f) = self.progress {
+            f(done.min(self.total), self.total);
+        }
+    }
+}
+
+/// The distinct viewing directions: angles in `[0°, 180°)` (radians), and per
+/// frame its direction and whether the frame is the mirror image (`θ + 180°`).
+struct Angles {
+    unique_rad: Vec<f64>,
+    frames: Vec<(usize, bool)>,
+}
+
+impl Angles {
+    fn new(p: &RotatingMipParams) -> Self {
+        let mut unique_deg: Vec<f64> = Vec::new();
+        let frames = (0..p.frame_count())
+            .map(|f| {
+                let a = p.angle_deg(f).rem_euclid(360.0);
+                let (a, mirror) = if a >= 180.0 - 1e-9 {
+                    ((a - 180.0).max(0.0), true)
+                } else {
+                    (a, false)
+                };
+                let i = unique_deg
+                    .iter()
+                    .position(|u| (u - a).abs() < 1e-9)
+                    .unwrap_or_else(|| {
+                        unique_deg.push(a);
+                        unique_deg.len() - 1
+                    });
+                (i, mirror)
+            })
+            .collect();
+        Self {
+            unique_rad: unique_deg.iter().map(|d| d.to_radians()).collect(),
+            frames,
+        }
+    }
+}
+
+fn render_axial(
+    g: &Geometry,
+    voxels: &Voxels,
+    ranks: Option<&Array3<u16>>,
+    p: &RotatingMipParams,
+    framing: Framing,
+    job: &Job<'_>,
+) -> Result<Rendered, RotateError> {
+    let angles = Angles::new(p);
+    let setup = shear::Setup::new(g, &angles.unique_rad, framing)?;
+    let profiles = match voxels {
+        Voxels::I16(a) => shear::grey_profiles(&setup, a, p.outside_hu, job)?,
+        Voxels::F32(a) => shear::grey_profiles(&setup, a, p.outside_hu, job)?,
+    };
+    let rows = RowMap::new(g, framing);
+    let grey = assemble_grey(&profiles, &angles, &rows, p, framing.size);
+    let ranks = match ranks {
+        Some(r) => {
+            let lp = shear::label_profiles(&setup, r, job)?;
+            assemble_ranks(&lp, &angles, &rows, framing.size)
+        }
+        None => Vec::new(),
+    };
+    Ok(Rendered { grey, ranks })
+}
+
+/// Where each output row falls in the stack of slices.
+struct RowMap {
+    /// Per row: the two nearest slices and the weight of the second, or
+    /// `None` above or below the volume.
+    linear: Vec<Option<(usize, usize, f32)>>,
+    /// Per row: the slices within the row's footprint (at least the nearest),
+    /// as an inclusive range, or `None`.
+    footprint: Vec<Option<(usize, usize)>>,
+}
+
+impl RowMap {
+    fn new(g: &Geometry, framing: Framing) -> Self {
+        let nz = g.dims[0];
+        let size = framing.size;
+        let z0 = g.origin_mm.z;
+        let dz = g.world_from_voxel().matrix3.z_axis.z;
+        let slice_of = |z: f64| (z - z0) / dz;
+        let z_of_row = |r: usize| {
+            framing.centre_mm.z + (size as f64 / 2.0 - r as f64 - 0.5) * framing.mm_per_px
+        };
+        let top = (nz - 1) as f64;
+        let inside = |kf: f64| (-0.5..=nz as f64 - 0.5).contains(&kf);
+        let linear = (0..size)
+            .map(|r| {
+                let kf = slice_of(z_of_row(r));
+                if !inside(kf) {
+                    return None;
+                }
+                let kf = kf.clamp(0.0, top);
+                let k0 = (kf.floor() as usize).min(nz - 1);
+                let k1 = (k0 + 1).min(nz - 1);
+                Some((k0, k1, (kf - k0 as f64) as f32))
+            })
+            .collect();
+        let footprint = (0..size)
+            .map(|r| {
+                let z = z_of_row(r);
+                let kf = slice_of(z);
+                if !inside(kf) {
+                    return None;
+                }
+                let half = framing.mm_per_px / 2.0;
+                let (a, b) = (slice_of(z - half), slice_of(z + half));
+                let nearest = kf.round().clamp(0.0, top);
+                let lo = a.min(b).ceil().clamp(0.0, top).min(nearest);
+                let hi = a.max(b).floor().clamp(0.0, top).max(nearest);
+                Some((lo as usize, hi as usize))
+            })
+            .collect();
+        Self { linear, footprint }
+    }
+}
+
+/// Grey frames from per-(slice, angle) HU profiles.
+fn assemble_grey(
+    profiles: &[f32],
+    angles: &Angles,
+    rows: &RowMap,
+    p: &RotatingMipParams,
+    size: usize,
+) -> Vec<Vec<u8>> {
+    let n_angles = angles.unique_rad.len();
     let lo = p.centre_hu - p.width_hu / 2.0;
     let scale = 255.0 / p.width_hu;
     let to_u8 = |hu: f32| ((hu - lo) * scale).round().clamp(0.0, 255.0) as u8;
     let outside = to_u8(p.outside_hu);
-    // Per output row: slice pair and weight, or None outside the volume.
-    let rows: Vec<Option<(usize, usize, f32)>> = (0..size)
-        .map(|r| {
-            let z = centre_z + (size as f64 / 2.0 - r as f64 - 0.5) * mmpx;
-            let kf = (z - g.origin_mm.z) / slice_dz;
-            if !(-0.5..=nz as f64 - 0.5).contains(&kf) {
-                return None;
-            }
-            let kf = kf.clamp(0.0, (nz - 1) as f64);
-            let k0 = (kf.floor() as usize).min(nz - 1);
-            let k1 = (k0 + 1).min(nz - 1);
-            Some((k0, k1, (kf - k0 as f64) as f32))
-        })
-        .collect();
-    (0..frames)
-        .into_par_iter()
-        .map(|f| {
-            let base = &profiles[f * nz * size..(f + 1) * nz * size];
+    let profile = |k: usize, a: usize| &profiles[(k * n_angles + a) * size..][..size];
+    angles
+        .frames
+        .par_iter()
+        .map(|&(a, mirror)| {
             let mut img = vec![outside; size * size];
-            for (out_row, spec) in img.chunks_exact_mut(size).zip(&rows) {
+            for (out_row, spec) in img.chunks_exact_mut(size).zip(&rows.linear) {
                 let Some((k0, k1, w)) = *spec else { continue };
-                let a = &base[k0 * size..(k0 + 1) * size];
-                let b = &base[k1 * size..(k1 + 1) * size];
-                for ((o, &x), &y) in out_row.iter_mut().zip(a).zip(b) {
-                    *o = to_u8(x + (y - x) * w);
+                let (x, y) = (profile(k0, a), profile(k1, a));
+                let mut put = |c: usize, v: f32| out_row[c] = to_u8(v);
+                for (c, (&x, &y)) in x.iter().zip(y).enumerate() {
+                    put(if mirror { size - 1 - c } else { c }, x + (y - x) * w);
                 }
             }
             img
         })
         .collect()
+}
+
+/// Rank frames from per-(slice, angle) rank profiles: the highest rank over
+/// the slices in each row's footprint.
+fn assemble_ranks(profiles: &[u16], angles: &Angles, rows: &RowMap, size: usize) -> Vec<Vec<u16>> {
+    let n_angles = angles.unique_rad.len();
+    let profile = |k: usize, a: usize| &profiles[(k * n_angles + a) * size..][..size];
+    angles
+        .frames
+        .par_iter()
+        .map(|&(a, mirror)| {
+            let mut img = vec![0u16; size * size];
+            for (out_row, spec) in img.chunks_exact_mut(size).zip(&rows.footprint) {
+                let Some((k0, k1)) = *spec else { continue };
+                for k in k0..=k1 {
+                    for (c, &v) in profile(k, a).iter().enumerate() {
+                        let o = &mut out_row[if mirror { size - 1 - c } else { c }];
+                        *o = (*o).max(v);
+                    }
+                }
+            }
+            img
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 32 mm cube of air with a bright Gaussian blob, on voxel axes
+    /// `direction` (a signed permutation: the same voxels in every case,
+    /// though swept along other lines, so sampled at other phases).
+    fn ball_volume(direction: DMat3) -> Volume {
+        let mut g = Geometry::identity([32, 32, 32]);
+        g.direction = direction;
+        let centre = g.centre_mm();
+        g.origin_mm -= centre;
+        let a = Array3::from_shape_fn((32, 32, 32), |(k, j, i)| {
+            let q = g.world_of_voxel(DVec3::new(i as f64, j as f64, k as f64));
+            let d2 = q.distance_squared(DVec3::new(6.0, -4.0, 3.0));
+            (-1000.0 + 1800.0 * (-d2 / 18.0).exp()).round() as i16
+        });
+        Volume::from_i16(a, g)
+    }
+
+    fn params() -> RotatingMipParams {
+        RotatingMipParams {
+            step_deg: 30.0,
+            size: 64,
+            ..RotatingMipParams::default()
+        }
+    }
+
+    #[test]
+    fn angles_pair_mirror_frames() {
+        let a = Angles::new(&RotatingMipParams::default());
+        assert_eq!(a.unique_rad.len(), 18);
+        assert_eq!(a.frames[0], (0, false));
+        assert_eq!(a.frames[18], (0, true));
+        assert_eq!(a.frames[27], (9, true));
+        let odd = Angles::new(&RotatingMipParams {
+            step_deg: 25.0,
+            ..RotatingMipParams::default()
+        });
+        assert_eq!(odd.frames.len(), 14);
+        assert!(odd.frames.iter().all(|&(i, _)| i < odd.unique_rad.len()));
+    }
+
+    #[test]
+    fn frames_are_mirror_pairs_and_corners_are_air() {
+        let v = ball_volume(DMat3::IDENTITY);
+        let p = params();
+        let f = rotating_mip(&v, &p, None, None).unwrap();
+        assert_eq!(f.len(), 12);
+        let s = p.size;
+        for r in 0..s {
+            for c in 0..s {
+                assert_eq!(f[0][r * s + c], f[6][r * s + s - 1 - c]);
+            }
+        }
+        for img in &f {
+            for idx in [0, s - 1, s * (s - 1), s * s - 1] {
+                assert_eq!(img[idx], 0);
+            }
+        }
+    }
+
+    #[test]
+    fn in_plane_rotated_and_resampled_volumes_agree() {
+        // The same ball on a grid turned 90° in-plane (still axial: no
+        // resampling) and on a coronal-like grid (resampled first).
+        let plain = rotating_mip(&ball_volume(DMat3::IDENTITY), &params(), None, None).unwrap();
+        let turned = DMat3::from_cols(DVec3::Y, DVec3::NEG_X, DVec3::Z);
+        let t = rotating_mip(&ball_volume(turned), &params(), None, None).unwrap();
+        let coronal = DMat3::from_cols(DVec3::X, DVec3::Z, DVec3::NEG_Y);
+        let c = rotating_mip(&ball_volume(coronal), &params(), None, None).unwrap();
+        for (name, other) in [("turned", &t), ("coronal", &c)] {
+            for (a, b) in plain.iter().zip(other.iter()) {
+                let worst = a.iter().zip(b).map(|(&x, &y)| x.abs_diff(y)).max();
+                assert!(worst <= Some(6), "{name}: worst difference {worst:?}");
+                let diff: f64 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(&x, &y)| f64::from(x.abs_diff(y)))
+                    .sum::<f64>()
+                    / a.len() as f64;
+                assert!(diff < 0.3, "{name}: mean difference {diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn cancel_stops_and_progress_counts_slices() {
+        let v = ball_volume(DMat3::IDENTITY);
+        let stop = AtomicBool::new(true);
+        let r = rotating_mip(&v, &params(), Some(&stop), None);
+        assert!(matches!(r, Err(RotateError::Cancelled)));
+        let last = std::sync::Mutex::new((0, 0));
+        let report = |d: usize, t: usize| {
+            let mut l = last.lock().unwrap();
+            *l = (l.0.max(d), t);
+        };
+        rotating_mip(&v, &params(), None, Some(&report)).unwrap();
+        assert_eq!(*last.lock().unwrap(), (32, 32));
+    }
+
+    #[test]
+    fn bad_parameters_are_refused() {
+        let v = ball_volume(DMat3::IDENTITY);
+        for p in [
+            RotatingMipParams {
+                step_deg: 0.0,
+                ..params()
+            },
+            RotatingMipParams {
+                size: 0,
+                ..params()
+            },
+            RotatingMipParams {
+                width_hu: 0.0,
+                ..params()
+            },
+        ] {
+            assert!(matches!(
+                rotating_mip(&v, &p, None, None),
+                Err(RotateError::BadParams(_))
+            ));
+        }
+    }
 }

@@ -6,14 +6,7 @@ use super::Layer;
 
 /// Words that make a segment a lesion (drawn above organs, red by default).
 const LESION_WORDS: [&str; 8] = [
-    "tumour",
-    "tumor",
-    "lesion",
-    "neoplasm",
-    "nodule",
-    "mass",
-    "metasta",
-    "cancer",
+    "tumour", "tumor", "lesion", "neoplasm", "nodule", "mass", "metasta", "cancer",
 ];
 
 /// Default colours of common structures (lower-case substring → sRGB).
@@ -168,7 +161,10 @@ mod tests {
         for rgb in [[0, 0, 0], [255, 255, 255], [40, 200, 60], [235, 30, 30]] {
             let back = rgb_from_dicom_lab(dicom_lab_from_rgb(rgb));
             for k in 0..3 {
-                assert!((i32::from(back[k]) - i32::from(rgb[k])).abs() <= 1, "{rgb:?} {back:?}");
+                assert!(
+                    (i32::from(back[k]) - i32::from(rgb[k])).abs() <= 1,
+                    "{rgb:?} {back:?}"
+                );
             }
         }
         // dcmqi's liver colour (221, 130, 101) → Lab (43803, 38402, 35987)-ish.

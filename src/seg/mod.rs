@@ -328,6 +328,21 @@ impl Segmentation {
         out
     }
 
+    /// The label map as an `i16` [`Volume`] on the segmentation's grid (for
+    /// NIfTI/NRRD export); segment numbers above 32767 are refused.
+    pub fn label_volume(&self) -> Result<Volume, SegError> {
+        if let Some(s) = self.segments.iter().find(|s| s.number > 32767) {
+            return Err(SegError::BadLabel {
+                value: f64::from(s.number),
+            });
+        }
+        let l = self.to_label_map();
+        Ok(Volume::from_i16(
+            l.mapv(|v| i16::try_from(v).unwrap_or(i16::MAX)),
+            self.geometry,
+        ))
+    }
+
     /// Index of the segment with this number.
     pub fn index_of(&self, number: u16) -> Option<usize> {
         self.segments.iter().position(|s| s.number == number)

@@ -104,9 +104,21 @@ fn world_box(g: &Geometry) -> (DVec3, DVec3) {
     let mut hi = DVec3::splat(f64::NEG_INFINITY);
     for corner in 0..8 {
         let v = DVec3::new(
-            if corner & 1 == 0 { 0.0 } else { nc.saturating_sub(1) as f64 },
-            if corner & 2 == 0 { 0.0 } else { nr.saturating_sub(1) as f64 },
-            if corner & 4 == 0 { 0.0 } else { nz.saturating_sub(1) as f64 },
+            if corner & 1 == 0 {
+                0.0
+            } else {
+                nc.saturating_sub(1) as f64
+            },
+            if corner & 2 == 0 {
+                0.0
+            } else {
+                nr.saturating_sub(1) as f64
+            },
+            if corner & 4 == 0 {
+                0.0
+            } else {
+                nz.saturating_sub(1) as f64
+            },
         );
         let w = g.world_of_voxel(v);
         lo = lo.min(w);

@@ -35,7 +35,13 @@ pub struct SegmentStats {
 
 /// Volume of one voxel in ml (|det world_from_voxel| / 1000).
 pub fn voxel_volume_ml(volume: &Volume) -> f64 {
-    volume.geometry.world_from_voxel().matrix3.determinant().abs() / 1000.0
+    volume
+        .geometry
+        .world_from_voxel()
+        .matrix3
+        .determinant()
+        .abs()
+        / 1000.0
 }
 
 /// Statistics of one segment over `volume` (same grid).
@@ -95,7 +101,8 @@ pub fn to_csv(stats: &[SegmentStats]) -> String {
     let mut out = String::from(
         "number,label,voxels,volume_ml,mean_hu,std_hu,min_hu,max_hu,bbox_first_zrc,bbox_last_zrc,bbox_size_mm_xyz\n",
     );
-    let zrc = |b: Option<[usize; 3]>| b.map_or(String::new(), |b| format!("{} {} {}", b[0], b[1], b[2]));
+    let zrc =
+        |b: Option<[usize; 3]>| b.map_or(String::new(), |b| format!("{} {} {}", b[0], b[1], b[2]));
     for s in stats {
         let label = s.label.replace('"', "\"\"");
         out.push_str(&format!(
@@ -110,8 +117,10 @@ pub fn to_csv(stats: &[SegmentStats]) -> String {
             s.max_hu,
             zrc(s.bbox_first),
             zrc(s.bbox_last),
-            s.bbox_size_mm
-                .map_or(String::new(), |m| format!("{:.1} {:.1} {:.1}", m[0], m[1], m[2])),
+            s.bbox_size_mm.map_or(String::new(), |m| format!(
+                "{:.1} {:.1} {:.1}",
+                m[0], m[1], m[2]
+            )),
         ));
     }
     out
@@ -158,7 +167,12 @@ mod tests {
         assert_eq!(s.bbox_last, Some([2, 2, 3]));
         assert_eq!(s.bbox_size_mm, Some([4.0, 4.0, 10.0]));
         let csv = to_csv(&[s.clone()]);
-        assert!(csv.lines().nth(1).unwrap().starts_with("1,\"liver\",8,0.160,20.00,10.00,10,30"));
+        assert!(
+            csv.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("1,\"liver\",8,0.160,20.00,10.00,10,30")
+        );
         let json: serde_json::Value = serde_json::from_str(&to_json(&[s])).unwrap();
         assert_eq!(json[0]["voxels"], 8);
     }

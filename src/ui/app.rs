@@ -33,6 +33,8 @@ pub struct Message {
 pub struct AppOptions {
     /// Open this path at start-up instead of the demo.
     pub open: Option<PathBuf>,
+    /// Then open this segmentation on the loaded series.
+    pub open_segmentation: Option<PathBuf>,
     /// Save a screenshot of the window here after `exit_after_frames`, then quit.
     pub screenshot: Option<PathBuf>,
     /// Frames to render before the screenshot (default 10).
@@ -72,9 +74,17 @@ pub struct App {
     pub view_rects: [egui::Rect; 3],
     pub(crate) scan_job: Option<Job<super::loading::Opened>>,
     pub(crate) load_job: Option<Job<Study>>,
+    /// The rotating MIP export window is open.
+    pub show_gif_window: bool,
+    /// Its settings.
+    pub gif_settings: super::animation::GifSettings,
+    /// Segmentation files offered for the scan (cached per scanned path).
+    pub(crate) seg_candidates: Option<(Option<PathBuf>, Vec<PathBuf>)>,
+    /// Segmentation, export and analysis work on the loaded study.
+    pub(crate) task_job: Option<Job<super::seg_panel::TaskDone>>,
     pub(crate) caches: [ViewCache; 3],
     pub(crate) commands: Vec<Command>,
-    picker: Box<dyn FilePicker>,
+    pub(crate) picker: Box<dyn FilePicker>,
     options: AppOptions,
     frames: u32,
     screenshot_requested: bool,
@@ -109,6 +119,10 @@ impl App {
             survey_job: None,
             scan_job: None,
             load_job: None,
+            task_job: None,
+            seg_candidates: None,
+            show_gif_window: false,
+            gif_settings: super::animation::GifSettings::default(),
             caches: Default::default(),
             commands: Vec::new(),
             picker,
@@ -133,14 +147,14 @@ impl App {
         self.commands.push(c);
     }
 
-    pub(super) fn info(&mut self, text: impl Into<String>) {
+    pub(crate) fn info(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             is_error: false,
         });
     }
 
-    pub(super) fn error(&mut self, text: impl Into<String>) {
+    pub(crate) fn error(&mut self, text: impl Into<String>) {
         self.message = Some(Message {
             text: text.into(),
             is_error: true,
@@ -152,7 +166,7 @@ impl App {
         self.state.crosshair_mm = s.volume.geometry.centre_mm();
         self.state.views = Default::default();
         self.state.maximized = None;
-        if s.labels.is_none() {
+        if s.segmentation.is_none() {
             self.apply_preset("abdomen");
         } else {
             self.apply_preset("liver");
@@ -177,6 +191,11 @@ impl App {
                 c.request_repaint();
             }
         }
+    }
+
+    /// The segmentation given on the command line, once.
+    pub(super) fn take_startup_segmentation(&mut self) -> Option<PathBuf> {
+        self.options.open_segmentation.take()
     }
 
     /// Apply all pending commands (and start jobs). Called from `logic()`;
@@ -206,6 +225,9 @@ impl App {
                     j.cancel();
                 }
                 if let Some(j) = &self.load_job {
+                    j.cancel();
+                }
+                if let Some(j) = &self.task_job {
                     j.cancel();
                 }
             }
@@ -239,7 +261,7 @@ impl App {
             }
             Command::Reset => {
                 if let Some(s) = self.study.take() {
-                    let labels = s.labels.is_some();
+                    let labels = s.segmentation.is_some();
                     self.state.crosshair_mm = s.volume.geometry.centre_mm();
                     self.study = Some(s);
                     self.state.views = Default::default();
@@ -248,6 +270,13 @@ impl App {
                 }
             }
             Command::ExportMontage(path) => self.export_montage(&path),
+            Command::PickSegmentation
+            | Command::OpenSegmentation(_)
+            | Command::CloseSegmentation
+            | Command::ExportSegStats(_)
+            | Command::ExportLabels(_)
+            | Command::ExportDicomSeg(_) => self.apply_seg_command(c),
+            Command::ExportRotatingMip(p) => self.export_rotating_mip(p),
             Command::SaveView(axis, path) => self.save_view(axis, &path),
         }
     }
@@ -373,7 +402,11 @@ impl App {
             return;
         };
         self.frames += 1;
-        let busy = self.scan_job.is_some() || self.load_job.is_some();
+        let busy = self.scan_job.is_some()
+            || self.load_job.is_some()
+            || self.task_job.is_some()
+            || self.options.open_segmentation.is_some()
+            || !self.commands.is_empty();
         let wanted = self.options.exit_after_frames.unwrap_or(10);
         if busy || self.frames < wanted {
             ctx.request_repaint();
@@ -434,8 +467,13 @@ impl App {
         self.keyboard(ctx);
         self.apply_commands();
         self.poll_jobs();
+        self.poll_task();
         self.poll_survey(ctx);
-        if self.scan_job.is_some() || self.load_job.is_some() || self.survey_job.is_some() {
+        if self.scan_job.is_some()
+            || self.load_job.is_some()
+            || self.survey_job.is_some()
+            || self.task_job.is_some()
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
@@ -444,6 +482,7 @@ impl App {
     pub fn draw(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         super::survey_panel::window(self, &ctx);
+        super::animation::window(self, &ctx);
         panels::menu_bar(self, ui);
         panels::status_bar(self, ui);
         panels::side_panel(self, ui);

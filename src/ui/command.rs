@@ -42,4 +42,18 @@ pub enum Command {
     ExportMontage(PathBuf),
     /// Save a view as PNG.
     SaveView(ViewAxis, PathBuf),
+    /// Ask for a segmentation file (DICOM-SEG, NIfTI, NRRD), then open it.
+    PickSegmentation,
+    /// Open a segmentation for the current study (background job).
+    OpenSegmentation(PathBuf),
+    /// Drop the current segmentation.
+    CloseSegmentation,
+    /// Write the segment statistics (CSV, or JSON by extension).
+    ExportSegStats(PathBuf),
+    /// Write the label map (NIfTI / NRRD by extension).
+    ExportLabels(PathBuf),
+    /// Write the segmentation as a BINARY DICOM-SEG referencing the series.
+    ExportDicomSeg(PathBuf),
+    /// Write the rotating MIP GIF (background task).
+    ExportRotatingMip(PathBuf),
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use super::app::App;
+use super::command::Command;
 use crate::dicom::{self, LoadControl, ScanReport, SeriesInfo};
 use crate::jobs::{Job, JobControl};
 use crate::study::{self, Study};
@@ -144,6 +145,9 @@ impl App {
                 self.before_preview = None;
                 let msg = self.timing_message(&s);
                 self.set_study(s);
+                if let Some(seg) = self.take_startup_segmentation() {
+                    self.push(Command::OpenSegmentation(seg));
+                }
                 // After a first-slice preview, stay where the user is.
                 if let Some(state) = preview_state {
                     self.state = state;
@@ -151,6 +155,7 @@ impl App {
                 self.info(msg);
             }
             Err(e) => {
+                let _ = self.take_startup_segmentation();
                 // Back to the study shown before the preview.
                 if let Some(prev) = self.before_preview.take() {
                     self.set_study(prev);

@@ -25,6 +25,13 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                     app.push(Command::OpenDemo);
                     ui.close();
                 }
+                if ui
+                    .add_enabled(app.study.is_some(), egui::Button::new("Open segmentation…"))
+                    .clicked()
+                {
+                    app.push(Command::PickSegmentation);
+                    ui.close();
+                }
                 ui.menu_button("Recent", |ui| {
                     if app.recent.paths.is_empty() {
                         ui.label("(none yet)");
@@ -48,6 +55,17 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                         ui.close();
                     }
                 }
+                if ui
+                    .add_enabled(
+                        app.study.is_some(),
+                        egui::Button::new("Export rotating MIP GIF…"),
+                    )
+                    .clicked()
+                {
+                    app.show_gif_window = true;
+                    ui.close();
+                }
+                super::seg_panel::export_menu(app, ui);
                 if ui.button("Export montage PNG…").clicked() {
                     app.ask_save("montage.png", Command::ExportMontage);
                     ui.close();
@@ -64,7 +82,7 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                 }
                 ui.checkbox(&mut app.state.show_crosshair, "Crosshair");
                 ui.checkbox(&mut app.state.show_info_overlay, "Patient/study overlay");
-                ui.checkbox(&mut app.state.show_labels, "Label overlay");
+                ui.checkbox(&mut app.state.show_labels, "Segmentation overlay");
                 if ui.button("Reset (Home)").clicked() {
                     app.push(Command::Reset);
                     ui.close();
@@ -88,6 +106,11 @@ pub fn status_bar(app: &mut App, ui: &mut egui::Ui) {
                 .map(|j| (j.name.clone(), j.fraction(), j.note()))
                 .or_else(|| {
                     app.scan_job
+                        .as_ref()
+                        .map(|j| (j.name.clone(), j.fraction(), j.note()))
+                })
+                .or_else(|| {
+                    app.task_job
                         .as_ref()
                         .map(|j| (j.name.clone(), j.fraction(), j.note()))
                 });
@@ -148,6 +171,8 @@ pub fn side_panel(app: &mut App, ui: &mut egui::Ui) {
                 window_controls(app, ui);
                 ui.separator();
                 view_options(app, ui);
+                ui.separator();
+                super::seg_panel::section(app, ui);
                 ui.separator();
                 study_info(app, ui);
                 tag_browser(app, ui);
@@ -313,9 +338,6 @@ fn view_options(app: &mut App, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.checkbox(&mut app.state.show_crosshair, "crosshair");
         ui.checkbox(&mut app.state.show_info_overlay, "info overlay");
-        if app.study.as_ref().is_some_and(|s| s.labels.is_some()) {
-            ui.checkbox(&mut app.state.show_labels, "labels");
-        }
     });
     for (k, axis) in super::state::AXES.into_iter().enumerate() {
         ui.horizontal(|ui| {
@@ -393,13 +415,6 @@ fn study_info(app: &mut App, ui: &mut egui::Ui) {
                 for i in &r.issues {
                     ui.label(RichText::new(format!("[{:?}] {}", i.severity, i.message)).small());
                 }
-            }
-            if !s.label_names.is_empty() {
-                ui.horizontal_wrapped(|ui| {
-                    for (v, n) in &s.label_names {
-                        ui.colored_label(super::views::label_colour(*v), n);
-                    }
-                });
             }
         });
 }

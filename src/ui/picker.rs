@@ -9,6 +9,8 @@ pub trait FilePicker {
     fn pick_folder(&self) -> Option<PathBuf>;
     /// A file name to save to.
     fn save_file(&self, default_name: &str, extension: &str) -> Option<PathBuf>;
+    /// An existing file to open (`extensions` filter the list, without dots).
+    fn pick_file(&self, title: &str, extensions: &[&str]) -> Option<PathBuf>;
 }
 
 /// The desktop's file dialogs (XDG portal, zenity fallback).
@@ -26,6 +28,13 @@ impl FilePicker for RfdPicker {
             .add_filter(extension, &[extension])
             .save_file()
     }
+    fn pick_file(&self, title: &str, extensions: &[&str]) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .set_title(title)
+            .add_filter("supported", extensions)
+            .add_filter("all files", &["*"])
+            .pick_file()
+    }
 }
 
 /// Returns fixed answers (tests, scripted runs).
@@ -35,6 +44,8 @@ pub struct FixedPicker {
     pub folder: Option<PathBuf>,
     /// Folder where `save_file` puts files (under the default name).
     pub save_dir: Option<PathBuf>,
+    /// Answer to `pick_file`.
+    pub file: Option<PathBuf>,
 }
 
 impl FilePicker for FixedPicker {
@@ -43,5 +54,8 @@ impl FilePicker for FixedPicker {
     }
     fn save_file(&self, default_name: &str, _extension: &str) -> Option<PathBuf> {
         self.save_dir.as_ref().map(|d| d.join(default_name))
+    }
+    fn pick_file(&self, _title: &str, _extensions: &[&str]) -> Option<PathBuf> {
+        self.file.clone()
     }
 }

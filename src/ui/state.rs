@@ -4,6 +4,7 @@
 use glam::DVec3;
 
 use crate::mpr::ViewAxis;
+use crate::mpr::labels::OverlayStyle;
 use crate::volume::resample::Interpolation;
 
 /// What a view shows: the slice through the crosshair or a projection.
@@ -84,8 +85,10 @@ pub struct ViewerState {
     pub maximized: Option<ViewAxis>,
     /// Patient/study text overlay in the views.
     pub show_info_overlay: bool,
-    /// Label overlay (when the study has labels).
+    /// Segmentation overlay (when the study has one).
     pub show_labels: bool,
+    /// How segments are drawn: visibility, opacity, outline.
+    pub overlay: OverlayStyle,
     /// Crosshair lines.
     pub show_crosshair: bool,
     /// Log scale in the histogram panel.
@@ -109,6 +112,7 @@ impl Default for ViewerState {
             maximized: None,
             show_info_overlay: true,
             show_labels: true,
+            overlay: OverlayStyle::default(),
             show_crosshair: true,
             histogram_log: true,
             interpolation: Interpolation::Nearest,

@@ -67,25 +67,6 @@ pub fn axis_colour(axis: ViewAxis) -> Color32 {
     }
 }
 
-/// Overlay colour of a label value: liver green, tumour/lesion red, lungs
-/// blue, heart magenta, airway cyan, vessels orange; body, bone and table
-/// (context, not findings) stay uncoloured; other values from a palette.
-pub fn label_colour(value: u8) -> Color32 {
-    match value {
-        0 | 1 | 8 | 9 => Color32::TRANSPARENT,
-        2 | 3 => Color32::from_rgb(70, 130, 255),
-        4 => Color32::from_rgb(0, 220, 220),
-        5 => Color32::from_rgb(230, 90, 200),
-        6 => Color32::from_rgb(40, 200, 60),
-        7 => Color32::from_rgb(240, 30, 30),
-        10 => Color32::from_rgb(250, 160, 40),
-        v => {
-            let h = u32::from(v).wrapping_mul(2_654_435_761);
-            Color32::from_rgb((h >> 8) as u8, (h >> 16) as u8, (h >> 24) as u8)
-        }
-    }
-}
-
 /// Screen placement of a plane's image inside `rect`.
 #[derive(Clone, Copy, Debug)]
 pub struct Placement {
@@ -204,12 +185,24 @@ fn refresh(
         cache.last_gray = Some((w, h, cache.buf.clone()));
         cache.key = Some(key);
     }
-    if mode == super::state::ViewMode::Slice {
-        refresh_labels(ui, axis, study, state, plane, cache, key);
-    }
+    refresh_labels(ui, axis, study, state, plane, cache, key);
 }
 
-/// The label overlay texture of a slice view.
+/// A cheap fingerprint of the overlay inputs (segmentation identity and style).
+fn overlay_fingerprint(seg: &std::sync::Arc<crate::seg::Segmentation>, state: &ViewerState) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (std::sync::Arc::as_ptr(seg) as usize).hash(&mut h);
+    state.overlay.visible.hash(&mut h);
+    for o in &state.overlay.opacity {
+        o.to_bits().hash(&mut h);
+    }
+    state.overlay.default_opacity.to_bits().hash(&mut h);
+    state.overlay.outline.hash(&mut h);
+    h.finish()
+}
+
+/// The segmentation overlay texture of a slice view.
 fn refresh_labels(
     ui: &egui::Ui,
     axis: ViewAxis,
@@ -219,27 +212,27 @@ fn refresh_labels(
     cache: &mut ViewCache,
     key: ViewKey,
 ) {
-    let Some(labels) = study.labels.as_ref().filter(|_| state.show_labels) else {
+    let Some(seg) = study.segmentation.as_ref().filter(|_| state.show_labels) else {
         return;
     };
     let lkey = ViewKey {
-        volume: labels.id.0,
+        volume: overlay_fingerprint(seg, state),
         window: [0, 0],
         linear: false,
         ..key
     };
     if cache.labels_key != Some(lkey) || cache.labels.is_none() {
-        let img = mpr::reslice(labels, plane, Interpolation::Nearest);
-        let mut rgba = Vec::with_capacity(img.data.len() * 4);
-        for v in &img.data {
-            let c = if v.is_finite() {
-                label_colour(*v as u8)
-            } else {
-                Color32::TRANSPARENT
-            };
-            let alpha = if c == Color32::TRANSPARENT { 0 } else { 90 };
-            rgba.extend_from_slice(&[c.r(), c.g(), c.b(), alpha]);
-        }
+        let img = if state.views[view_index(axis)].mode.projection().is_some() {
+            // Fused with the projection: the top segment along each ray.
+            let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
+                centre_mm: state.crosshair_mm,
+                thickness_mm: f64::from(state.slab_mm),
+            });
+            crate::project::fuse::project_labels(seg, axis, slab.as_ref(), &state.overlay.visible)
+        } else {
+            mpr::labels::reslice_segments(seg, plane, &state.overlay)
+        };
+        let rgba = mpr::labels::overlay_rgba(seg, &img, &state.overlay);
         let image = ColorImage::from_rgba_unmultiplied([img.width, img.height], &rgba);
         match &mut cache.labels {
             Some(t) => t.set(image, TextureOptions::NEAREST),
@@ -312,7 +305,7 @@ pub fn show(
         painter.image(t.id(), place.image, uv, Color32::WHITE);
     }
     if state.show_labels
-        && study.labels.is_some()
+        && study.segmentation.is_some()
         && let Some(t) = &cache.labels
     {
         painter.image(t.id(), place.image, uv, Color32::WHITE);
