@@ -19,8 +19,11 @@ of the segmentation alone (`op_s`), and the ratios tutorial / ours.
 `dice` scores the tutorial and ours (classical and kmeans) on lung-ct-64 against
 `wholeLung-64.nrrd`.
 
-Run with bench/.venv/bin/python (needs numpy, scipy, pydicom, scikit-image:
-`bench/.venv/bin/pip install scikit-image`).
+Run with bench/.venv/bin/python after `bash bench/setup.sh` and `cargo build --release`
+(numpy, scipy, pydicom from setup.sh; scikit-image is installed with pip when missing):
+
+    bench/.venv/bin/python bench/lungs_reference.py bench --rounds 5
+    bench/.venv/bin/python bench/lungs_reference.py dice
 """
 import argparse
 import os
@@ -221,6 +224,15 @@ def cmd_dice(args):
             print(f"hounsfield {method:<9}: Dice {dice(read_nrrd(out), ref):.4f}")
 
 
+def ensure_skimage():
+    """Install scikit-image into this interpreter's environment when missing."""
+    try:
+        import skimage  # noqa: F401
+    except ImportError:
+        print("installing scikit-image (pip)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "scikit-image"], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -236,6 +248,7 @@ def main():
     t.add_argument("folder")
     t.add_argument("out")
     a = ap.parse_args()
+    ensure_skimage()
     if a.cmd == "tutorial":
         cmd_tutorial(a.folder, a.out)
     elif a.cmd == "bench":

@@ -4,8 +4,9 @@
     mesh_reference.py [--rounds 5] [--level 350] [--step 1] [--data DIR] [--hounsfield BIN]
 
 Both run on the same volume: chest-ct resampled to 1 mm by `hounsfield resample` (written once
-as .npy for numpy and .nii for `hounsfield mesh`). scikit-image meshes the array padded by one
-voxel of -1024 HU on every side, which is what `hounsfield mesh` does (surfaces touching the
+as .npy for numpy and .nii for `hounsfield mesh`). scikit-image meshes the array padded by
+`step` voxels of -1024 HU on every side, which is the lattice `hounsfield mesh` uses (samples
+0, step, 2·step, … plus a border sample of -1024 HU one step outside, so surfaces touching the
 border close); the unpadded count is printed too. Timing is of marching cubes alone: for
 scikit-image `measure.marching_cubes(vol, level, step_size=step)` in this process (the array is
 float32 and padded beforehand), for ours the `op_s` that `HOUNSFIELD_TIMING=1 hounsfield mesh`
@@ -68,7 +69,7 @@ def main():
             subprocess.run([a.hounsfield, "resample", a.data, "--spacing", "1", "--out", path],
                            check=True, capture_output=True)
         raw = np.load(npy).astype(np.float32)
-        vol = np.pad(raw, 1, constant_values=-1024.0)
+        vol = np.pad(raw, a.step, constant_values=-1024.0)
         print(f"volume {raw.shape} (z, row, col) at 1 mm, level {a.level} HU, step {a.step}; "
               f"scikit-image {skimage.__version__}, {os.cpu_count()} cores")
         _, unpadded = skimage_mc(raw, a.level, a.step)

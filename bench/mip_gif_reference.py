@@ -22,6 +22,7 @@ bench/compare.sh mip-gif if missing). OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are u
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -124,7 +125,8 @@ def compare(a):
     print(f"ratio peer/ours: wall {med['peer']['wall_s'] / med['ours']['wall_s']:.1f}x, "
           f"projection only {med['peer']['op_s'] / med['ours']['op_s']:.1f}x "
           f"(peer per frame {statistics.median(s['frame_s'] for s in res['peer']):.3f} s)")
-    print(f"command: {' '.join(ours_argv)}")
+    print(f"ours: {a.ours} mip-gif {a.data} --out OUT.gif --step {a.step:g}  (HOUNSFIELD_TIMING=1 prints load_s/op_s)")
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():

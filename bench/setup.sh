@@ -12,9 +12,9 @@ if ! /usr/bin/time -f %M true >/dev/null 2>&1; then
 fi
 
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
-pkgs=(pydicom SimpleITK dcm2niix numpy scipy threadpoolctl)
+pkgs=(pydicom SimpleITK dcm2niix numpy scipy threadpoolctl imageio pillow scikit-image)
 # Only hit pip when something is missing; BENCH_UPGRADE=1 forces an upgrade.
-if [ "${BENCH_UPGRADE:-0}" = 1 ] || ! "$venv/bin/python" -c 'import pydicom, SimpleITK, numpy, scipy, threadpoolctl' 2>/dev/null \
+if [ "${BENCH_UPGRADE:-0}" = 1 ] || ! "$venv/bin/python" -c 'import pydicom, SimpleITK, numpy, scipy, threadpoolctl, imageio, skimage' 2>/dev/null \
    || [ ! -x "$venv/bin/dcm2niix" ]; then
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q ${BENCH_UPGRADE:+--upgrade} "${pkgs[@]}"

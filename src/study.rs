@@ -95,6 +95,7 @@ fn demo_segmentation(ph: &phantom::Phantom) -> Segmentation {
 
 impl Study {
     /// Attach a segmentation (on this study's grid) and compute its statistics.
+    #[must_use]
     pub fn with_segmentation(mut self, seg: Segmentation) -> Self {
         self.seg_stats = stats::statistics(&self.volume, &seg);
         self.segmentation = Some(Arc::new(seg));
@@ -216,12 +217,11 @@ pub fn open_segmentation(
         return open_label_map(path, geometry);
     }
     let bare;
-    let grid = match grid {
-        Some(g) => g,
-        None => {
-            bare = ReferenceGrid::bare(*geometry);
-            &bare
-        }
+    let grid = if let Some(g) = grid {
+        g
+    } else {
+        bare = ReferenceGrid::bare(*geometry);
+        &bare
     };
     let name = path
         .file_name()
@@ -236,8 +236,8 @@ pub fn open_label_map(path: &Path, geometry: &Geometry) -> Result<Segmentation, 
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let lower = name.to_lowercase();
-    let image = if lower.ends_with(".nrrd") || lower.ends_with(".nhdr") {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+    let image = if matches!(ext.as_deref(), Some("nrrd" | "nhdr")) {
         crate::io::nrrd::read_nrrd(path)?
     } else {
         crate::io::nifti::read_nifti(path)?

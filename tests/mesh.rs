@@ -277,3 +277,28 @@ fn chest_ct_bone_is_closed() {
     assert_watertight(&m);
     assert!(enclosed_volume_mm3(&m) > 0.0);
 }
+
+#[test]
+fn progress_and_cancel() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (v, _) = sphere_case(false);
+    let calls = AtomicUsize::new(0);
+    let progress = |_: usize, _: usize| {
+        calls.fetch_add(1, Ordering::Relaxed);
+    };
+    let control = mesh::McControl {
+        progress: Some(&progress),
+        cancel: None,
+    };
+    let m = mesh::marching_cubes_with(&v, &level(500.0, 1), &control).unwrap();
+    assert!(!m.is_empty() && calls.load(Ordering::Relaxed) > 0);
+    let cancel = AtomicBool::new(true);
+    let control = mesh::McControl {
+        progress: None,
+        cancel: Some(&cancel),
+    };
+    assert!(matches!(
+        mesh::marching_cubes_with(&v, &level(500.0, 1), &control),
+        Err(mesh::MeshError::Cancelled)
+    ));
+}

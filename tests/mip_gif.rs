@@ -301,11 +301,13 @@ fn liver_and_tumour() -> (Volume, Segmentation, DVec3) {
 }
 
 fn is_green(c: [u8; 3]) -> bool {
-    c[1] > c[0] + 20 && c[1] > c[2] + 20
+    let [r, g, b] = c.map(i32::from);
+    g > r + 20 && g > b + 20
 }
 
 fn is_red(c: [u8; 3]) -> bool {
-    c[0] > c[1] + 40 && c[0] > c[2] + 40
+    let [r, g, b] = c.map(i32::from);
+    r > g + 40 && r > b + 40
 }
 
 #[test]
@@ -441,4 +443,75 @@ fn chest_ct_rotating_mip() {
             "frame {f} vs {axis:?} MIP: mean {mean} over {n}"
         );
     }
+}
+
+#[test]
+fn cli_writes_fused_gif_png_frames_and_a_fused_projection() {
+    let (vol, seg, _) = liver_and_tumour();
+    let dir = tempfile::tempdir().unwrap();
+    let ct = dir.path().join("ct.nii");
+    hounsfield::io::nifti::write_nifti(&ct, &vol).unwrap();
+    let labels = dir.path().join("labels.nii");
+    let map = seg.to_label_map().mapv(|v| i16::try_from(v).unwrap());
+    hounsfield::io::nifti::write_nifti(&labels, &Volume::from_i16(map, vol.geometry)).unwrap();
+    let gif_path = dir.path().join("spin.gif");
+    let frames = dir.path().join("frames");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hounsfield"))
+        .args([
+            "mip-gif",
+            ct.to_str().unwrap(),
+            "--seg",
+            labels.to_str().unwrap(),
+        ])
+        .args(["--step", "90", "--size", "64", "--delay-cs", "20", "--out"])
+        .arg(&gif_path)
+        .arg("--frames-dir")
+        .arg(&frames)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let bytes = std::fs::read(&gif_path).unwrap();
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut dec = opts.read_info(bytes.as_slice()).unwrap();
+    // A label map carries no names: "Label 6" and "Label 7" take palette
+    // colours, so count coloured (not grey) pixels.
+    let coloured = |c: [u8; 3]| c[0] != c[1] || c[1] != c[2];
+    let (mut n, mut count) = (0, 0);
+    while let Some(f) = dec.read_next_frame().unwrap() {
+        assert_eq!((f.width, f.height, f.delay), (64, 64, 20));
+        let px = |i: usize| [f.buffer[4 * i], f.buffer[4 * i + 1], f.buffer[4 * i + 2]];
+        count += (0..64 * 64).filter(|&i| coloured(px(i))).count();
+        assert_eq!(px(0), [0, 0, 0]);
+        n += 1;
+    }
+    assert_eq!(n, 4);
+    assert_eq!(dec.repeat(), gif::Repeat::Infinite);
+    assert!(count > 400, "{count} coloured pixels");
+    let pngs = std::fs::read_dir(&frames).unwrap().count();
+    assert_eq!(pngs, 4);
+
+    let png_path = dir.path().join("coronal.png");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_hounsfield"))
+        .args([
+            "project",
+            ct.to_str().unwrap(),
+            "--seg",
+            labels.to_str().unwrap(),
+        ])
+        .args(["--axis", "coronal", "--out"])
+        .arg(&png_path)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let png = image::open(&png_path).unwrap().to_rgb8();
+    assert!(png.pixels().filter(|p| coloured(p.0)).count() > 100);
 }

@@ -3,10 +3,11 @@
 //! info / stats / convert / overlay on the phantom; the exported label map
 //! and DICOM-SEG read back to the same voxels.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a test failure
+
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use glam::{DMat3, DVec3};
 use hounsfield::phantom::{self, LABEL_LIVER, LABEL_TUMOUR, PhantomParams};
@@ -82,8 +83,12 @@ fn real_liver_nrrd_on_its_ct() {
     let Some(dir) = hounsfield::testdata::dir("seg-dcmqi") else {
         return;
     };
-    let ct =
-        hounsfield::dicom::load_series(&dir.join("ct-3slice"), None, &Default::default()).unwrap();
+    let ct = hounsfield::dicom::load_series(
+        &dir.join("ct-3slice"),
+        None,
+        &hounsfield::dicom::LoadControl::default(),
+    )
+    .unwrap();
     let nrrd = hounsfield::io::nrrd::read_nrrd(&dir.join("liver_seg.nrrd")).unwrap();
     let want: usize = hounsfield::seg::place::label_values(&nrrd.data)
         .unwrap()
@@ -98,28 +103,10 @@ fn real_liver_nrrd_on_its_ct() {
     assert!(st[0].mean_hu > 0.0 && st[0].mean_hu < 200.0, "{:?}", st[0]);
 }
 
-fn run(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hounsfield"))
-        .args(args)
-        .output()
-        .expect("run hounsfield")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{ok, run, s};
 
 #[test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
 fn seg_cli_info_stats_convert_overlay() {
     let tmp = common::tempdir();
     let series = tmp.path().join("series");
@@ -176,12 +163,14 @@ fn seg_cli_info_stats_convert_overlay() {
     ok(&["seg", "convert", s(&series), s(&labels), "--out", s(&nrrd)]);
     let dcm = tmp.path().join("labels-seg.dcm");
     ok(&["seg", "convert", s(&series), s(&labels), "--out", s(&dcm)]);
-    let ct = hounsfield::dicom::load_series(&series, None, &Default::default()).unwrap();
+    let ct =
+        hounsfield::dicom::load_series(&series, None, &hounsfield::dicom::LoadControl::default())
+            .unwrap();
     let from_nifti = study::open_label_map(&labels, &ct.volume.geometry).unwrap();
     let from_nrrd = study::open_label_map(&nrrd, &ct.volume.geometry).unwrap();
     assert_eq!(from_nifti.to_label_map(), from_nrrd.to_label_map());
     let grid = hounsfield::dicom::seg::ReferenceGrid::from_series(
-        &hounsfield::dicom::scan(&[series.clone()]).series[0],
+        &hounsfield::dicom::scan(std::slice::from_ref(&series)).series[0],
     )
     .unwrap();
     let from_seg: Segmentation =
@@ -229,4 +218,50 @@ fn seg_cli_info_stats_convert_overlay() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no segment"));
+}
+
+/// `hounsfield mesh` on the phantom: the bone surface at 350 HU and the
+/// liver label's surface as PLY; both read back as closed meshes.
+#[test]
+fn mesh_cli_level_and_segment() {
+    let tmp = common::tempdir();
+    let series = tmp.path().join("series");
+    let labels = tmp.path().join("labels.nii.gz");
+    ok(&[
+        "phantom",
+        "--out",
+        s(&series),
+        "--dims",
+        "24,48,48",
+        "--labels",
+        s(&labels),
+    ]);
+    let bone = tmp.path().join("bone.ply");
+    ok(&["mesh", s(&series), "--level", "350", "--out", s(&bone)]);
+    let m = hounsfield::mesh::write::read_mesh(&bone).unwrap();
+    assert!(m.triangles.len() > 100 && hounsfield::mesh::is_closed(&m));
+    let liver = tmp.path().join("liver.obj");
+    ok(&[
+        "mesh",
+        s(&series),
+        "--seg",
+        s(&labels),
+        "--label",
+        &LABEL_LIVER.to_string(),
+        "--out",
+        s(&liver),
+    ]);
+    let m = hounsfield::mesh::write::read_mesh(&liver).unwrap();
+    assert!(hounsfield::mesh::is_closed(&m));
+    let out = run(&[
+        "mesh",
+        s(&series),
+        "--seg",
+        s(&labels),
+        "--label",
+        "99",
+        "--out",
+        s(&liver),
+    ]);
+    assert!(!out.status.success());
 }

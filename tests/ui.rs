@@ -470,3 +470,84 @@ fn mip_mode_snapshot_and_rotating_mip_export() {
     assert!(m.is_error && m.text.contains("cancel"), "{m:?}");
     assert!(!big.exists());
 }
+
+/// Surfaces from the viewer: the bone isosurface through the export window,
+/// and the liver segment as a coloured PLY; both closed meshes.
+#[test]
+fn surface_mesh_export() {
+    let tmp = common::tempdir();
+    let (app, _cfg) = app_with(FixedPicker {
+        save_dir: Some(tmp.path().to_path_buf()),
+        ..Default::default()
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.state_mut().show_mesh_window = true;
+    h.run_steps(2);
+    h.get_by_label("Export surface…").click();
+    let stl = tmp.path().join("surface.stl");
+    wait(&mut h, |a| !a.task_running() && stl.exists());
+    let bone = hounsfield::mesh::write::read_mesh(&stl).unwrap();
+    // (STL stores every triangle's corners separately: no closedness check here.)
+    assert!(bone.triangles.len() > 1000);
+
+    let liver = {
+        let s = h.state().study.as_ref().unwrap();
+        s.segmentation
+            .as_ref()
+            .unwrap()
+            .segments
+            .iter()
+            .position(|x| x.label == "liver")
+            .unwrap()
+    };
+    h.state_mut().mesh_settings.segment = Some(liver);
+    let ply = tmp.path().join("liver.ply");
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::ExportMesh(ply.clone()));
+    wait(&mut h, |a| !a.task_running() && ply.exists());
+    let m = hounsfield::mesh::write::read_mesh(&ply).unwrap();
+    assert!(hounsfield::mesh::is_closed(&m));
+    let ml = hounsfield::mesh::enclosed_volume_mm3(&m) / 1000.0;
+    let table_ml = h.state().study.as_ref().unwrap().seg_stats[liver].volume_ml;
+    assert!(
+        (ml - table_ml).abs() / table_ml < 0.05,
+        "{ml} ml vs {table_ml} ml"
+    );
+}
+
+/// "Segment lungs" on the demo: a background task whose result replaces the
+/// overlay (right and left lung), compared with the phantom's own labels
+/// (the overlay shown before) in the metrics table; snapshot.
+#[test]
+fn lung_segmentation_job_with_metrics_snapshot() {
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Segment lungs").click();
+    wait(&mut h, |a| !a.task_running() && a.message.is_some());
+    let m = h.state().message.clone().unwrap();
+    assert!(!m.is_error, "{m:?}");
+    let seg = h
+        .state()
+        .study
+        .as_ref()
+        .unwrap()
+        .segmentation
+        .clone()
+        .unwrap();
+    let names: Vec<&str> = seg.segments.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(names, ["Right lung", "Left lung"]);
+    let c = h
+        .state()
+        .comparison
+        .clone()
+        .expect("compared with the phantom labels");
+    let names: Vec<&str> = c.report.labels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["lungs", "Right lung", "Left lung"]);
+    for l in &c.report.labels {
+        assert!(l.dice > 0.95, "{}: Dice {}", l.name, l.dice);
+    }
+    h.run_steps(3);
+    h.snapshot("lungs");
+}

@@ -53,14 +53,17 @@ pub fn parse_window(s: &str) -> anyhow::Result<(f32, f32)> {
     }
 }
 
-/// The window of the arguments: `--window`, `--preset` or 40/400 HU.
-fn window_of(a: &MontageArgs) -> anyhow::Result<(f32, f32)> {
-    if let Some(w) = &a.window {
+/// The window of `--window centre,width` or `--preset NAME`, else `default`.
+pub fn window_arg(
+    window: Option<&str>,
+    preset: Option<&str>,
+    default: (f32, f32),
+) -> anyhow::Result<(f32, f32)> {
+    if let Some(w) = window {
         return parse_window(w);
     }
-    let Some(name) = &a.preset else {
-        let d = MontageParams::default();
-        return Ok((d.centre_hu, d.width_hu));
+    let Some(name) = preset else {
+        return Ok(default);
     };
     let Some(p) = window::preset(name) else {
         let names: Vec<String> = window::presets().into_iter().map(|p| p.name).collect();
@@ -80,7 +83,14 @@ pub fn run_montage(a: &MontageArgs) -> anyhow::Result<()> {
     if a.tile > MAX_TILE_PX {
         bail!("--tile must be at most {MAX_TILE_PX} pixels");
     }
-    let (centre_hu, width_hu) = window_of(a)?;
+    let (centre_hu, width_hu) = {
+        let d = MontageParams::default();
+        window_arg(
+            a.window.as_deref(),
+            a.preset.as_deref(),
+            (d.centre_hu, d.width_hu),
+        )?
+    };
     let params = MontageParams {
         every: a.every,
         columns: a.columns,

@@ -1,6 +1,7 @@
 //! `hounsfield project`: a MIP, AIP or `MinIP` of a series along one view axis
 //! (whole volume or a thick slab) as a greyscale PNG in physical aspect,
-//! with a scale bar and no patient identifiers.
+//! with a scale bar and no patient identifiers; optionally with a
+//! segmentation fused in colour (the top segment along each ray).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,12 +11,13 @@ use clap::{Args, ValueEnum};
 use glam::DVec3;
 use image::{Rgb, RgbImage};
 
-use super::montage::parse_window;
+use super::montage::window_arg;
 use super::{SeriesInput, load_input, timing};
 use crate::export::font;
 use crate::mpr::{Image2, ViewAxis};
+use crate::project::fuse::{blend_rgb, project_labels};
 use crate::project::{ProjectionMode, Slab, project, projection_plane, window_image_u8};
-use crate::volume::window;
+use crate::study;
 
 /// Largest side of the written PNG in pixels.
 const MAX_PNG_SIDE: usize = 8192;
@@ -86,6 +88,13 @@ pub struct ProjectArgs {
     /// Window preset: liver, abdomen, lung, bone, brain or mediastinum.
     #[arg(long)]
     pub preset: Option<String>,
+    /// A segmentation to fuse in colour (DICOM-SEG, NIfTI or NRRD label map
+    /// on the series' grid or placed onto it).
+    #[arg(long)]
+    pub seg: Option<PathBuf>,
+    /// Opacity of the segment colours (0..=1).
+    #[arg(long, default_value_t = 0.5, requires = "seg")]
+    pub opacity: f32,
     /// Output PNG file.
     #[arg(long, short)]
     pub out: PathBuf,
@@ -104,35 +113,28 @@ fn parse_point(s: &str) -> anyhow::Result<DVec3> {
     }
 }
 
-/// The window of the arguments: `--window`, `--preset` or 40/400 HU.
-fn window_of(a: &ProjectArgs) -> anyhow::Result<(f32, f32)> {
-    if let Some(w) = &a.window {
-        return parse_window(w);
-    }
-    let Some(name) = &a.preset else {
-        return Ok((40.0, 400.0));
-    };
-    let Some(p) = window::preset(name) else {
-        let names: Vec<String> = window::presets().into_iter().map(|p| p.name).collect();
-        bail!(
-            "unknown window preset {name:?} (known: {})",
-            names.join(", ")
-        );
-    };
-    Ok((p.centre_hu, p.width_hu))
-}
-
 /// Run `project`: load, project, window, write the PNG; a summary on stderr.
 pub fn run_project(a: &ProjectArgs) -> anyhow::Result<()> {
-    let (centre_hu, width_hu) = window_of(a)?;
+    let (centre_hu, width_hu) =
+        window_arg(a.window.as_deref(), a.preset.as_deref(), (40.0, 400.0))?;
     if let Some(t) = a.slab_mm
         && !(t.is_finite() && t > 0.0)
     {
         bail!("--slab-mm must be a positive thickness in mm, got {t}");
     }
+    if !(0.0..=1.0).contains(&a.opacity) {
+        bail!("--opacity must be in 0..=1, got {}", a.opacity);
+    }
     let centre = a.centre.as_deref().map(parse_point).transpose()?;
     let l = load_input(&a.source)?;
     let vol = &l.volume;
+    let seg = match &a.seg {
+        Some(path) => Some(
+            study::open_segmentation(path, &vol.geometry, Some(&l.grid))
+                .with_context(|| format!("cannot place {path:?} on the series"))?,
+        ),
+        None => None,
+    };
     let axis = ViewAxis::from(a.axis);
     let mode = ProjectionMode::from(a.mode);
     let slab = a.slab_mm.map(|thickness_mm| Slab {
@@ -147,7 +149,18 @@ pub fn run_project(a: &ProjectArgs) -> anyhow::Result<()> {
     }
     let plane = projection_plane(&vol.geometry, axis);
     let grey = window_image_u8(&img, centre_hu, width_hu);
-    let (mut png, mm_per_px) = physical_aspect(&img, &grey, plane.pixel_mm);
+    let rgb = match &seg {
+        Some(s) => {
+            let labels = project_labels(s, axis, slab.as_ref(), &[]);
+            if (labels.width, labels.height) != (img.width, img.height) {
+                bail!("the segmentation's projection grid differs from the series'");
+            }
+            let colours: Vec<[u8; 3]> = s.segments.iter().map(|x| x.colour_rgb).collect();
+            blend_rgb(&grey, &labels.data, &colours, a.opacity)
+        }
+        None => blend_rgb(&grey, &[], &[], 0.0),
+    };
+    let (mut png, mm_per_px) = physical_aspect(&img, &rgb, plane.pixel_mm);
     draw_scale_bar(&mut png, mm_per_px);
     crate::export::write_png(&a.out, &png)?;
     timing(l.load_s, op_s);
@@ -159,8 +172,11 @@ pub fn run_project(a: &ProjectArgs) -> anyhow::Result<()> {
             s.centre_mm.dot(axis.scroll_dir())
         )
     });
+    let seg_note = seg.map_or_else(String::new, |s| {
+        format!(", {} segments fused", s.segments.len())
+    });
     eprintln!(
-        "wrote {:?}: {} {}{slab_note}, {}x{} px ({:.3} mm/px), window {centre_hu}/{width_hu} HU",
+        "wrote {:?}: {} {}{slab_note}, {}x{} px ({:.3} mm/px), window {centre_hu}/{width_hu} HU{seg_note}",
         a.out,
         axis.name(),
         mode.abbreviation(),
@@ -171,11 +187,11 @@ pub fn run_project(a: &ProjectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resample the windowed image to square pixels (nearest: each output pixel
-/// takes the source pixel its centre falls in): the RGB image and its pixel
-/// size in mm (the smaller source pixel side, enlarged if a side would
-/// exceed [`MAX_PNG_SIDE`]).
-fn physical_aspect(img: &Image2, grey: &[u8], pixel_mm: [f64; 2]) -> (RgbImage, f64) {
+/// Resample the windowed RGB image (3 bytes per pixel of `img`) to square
+/// pixels (nearest: each output pixel takes the source pixel its centre
+/// falls in): the RGB image and its pixel size in mm (the smaller source
+/// pixel side, enlarged if a side would exceed [`MAX_PNG_SIDE`]).
+fn physical_aspect(img: &Image2, rgb: &[u8], pixel_mm: [f64; 2]) -> (RgbImage, f64) {
     let [du, dv] = pixel_mm;
     let (w_mm, h_mm) = (img.width as f64 * du, img.height as f64 * dv);
     let mut s = du.min(dv);
@@ -191,8 +207,8 @@ fn physical_aspect(img: &Image2, grey: &[u8], pixel_mm: [f64; 2]) -> (RgbImage, 
     for oy in 0..out_h {
         let y = src(oy, dv, img.height);
         for (ox, &x) in cols.iter().enumerate() {
-            let g = grey[y * img.width + x];
-            png.put_pixel(ox as u32, oy as u32, Rgb([g, g, g]));
+            let i = 3 * (y * img.width + x);
+            png.put_pixel(ox as u32, oy as u32, Rgb([rgb[i], rgb[i + 1], rgb[i + 2]]));
         }
     }
     (png, s)
@@ -252,8 +268,8 @@ mod tests {
             height: 2,
             data: vec![0.0; 8],
         };
-        let grey: Vec<u8> = (0..8).collect();
-        let (png, s) = physical_aspect(&img, &grey, [1.0, 2.0]);
+        let rgb: Vec<u8> = (0..8).flat_map(|g| [g, g, g]).collect();
+        let (png, s) = physical_aspect(&img, &rgb, [1.0, 2.0]);
         assert!((s - 1.0).abs() < 1e-12);
         assert_eq!((png.width(), png.height()), (4, 4));
         assert_eq!(png.get_pixel(1, 1).0[0], 1);

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
-use super::montage::parse_window;
+use super::montage::window_arg;
 use super::project::AxisArg;
 use super::{Loaded, SeriesInput, load_input};
 use crate::dicom::seg::{SegObject, SegWriteOptions, SegmentationType, read_seg, write_seg};
@@ -145,8 +145,11 @@ fn load_both(input: &SeriesAndSeg) -> anyhow::Result<(Loaded, Segmentation)> {
 
 fn run_info(a: &SegInfoArgs) -> anyhow::Result<()> {
     if study::is_label_map_file(&a.file) {
-        let name = a.file.to_string_lossy().to_lowercase();
-        let img = if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
+        let ext = a
+            .file
+            .extension()
+            .map(|e| e.to_string_lossy().to_lowercase());
+        let img = if matches!(ext.as_deref(), Some("nrrd" | "nhdr")) {
             crate::io::nrrd::read_nrrd(&a.file)?
         } else {
             crate::io::nifti::read_nifti(&a.file)?
@@ -300,8 +303,10 @@ fn write_text(p: &Path, text: &str) -> anyhow::Result<()> {
 
 fn run_convert(a: &SegConvertArgs) -> anyhow::Result<()> {
     let (l, seg) = load_both(&a.input)?;
-    let lower = a.out.to_string_lossy().to_lowercase();
-    if lower.ends_with(".dcm") {
+    if a.out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("dcm"))
+    {
         let options = SegWriteOptions {
             include_identifiers: a.include_identifiers,
             ..SegWriteOptions::default()
@@ -330,15 +335,8 @@ fn run_convert(a: &SegConvertArgs) -> anyhow::Result<()> {
 }
 
 fn run_overlay(a: &SegOverlayArgs) -> anyhow::Result<()> {
-    let (centre_hu, width_hu) = match (&a.window, &a.preset) {
-        (Some(w), _) => parse_window(w)?,
-        (None, name) => {
-            let name = name.as_deref().unwrap_or("abdomen");
-            let p =
-                window::preset(name).with_context(|| format!("unknown window preset {name:?}"))?;
-            (p.centre_hu, p.width_hu)
-        }
-    };
+    let abdomen = window::preset("abdomen").map_or((40.0, 400.0), |p| (p.centre_hu, p.width_hu));
+    let (centre_hu, width_hu) = window_arg(a.window.as_deref(), a.preset.as_deref(), abdomen)?;
     if !(0.0..=1.0).contains(&a.opacity) {
         bail!("--opacity must be between 0 and 1");
     }

@@ -1,5 +1,5 @@
 //! `hounsfield segment lungs`: the lung mask of a series (classical 3-D
-//! pipeline or the tutorial's KMeans baseline) written as a label map,
+//! pipeline or the tutorial's k-means baseline) written as a label map,
 //! optionally scored against a reference label map (metrics printed, as JSON
 //! and as an overlap picture).
 
@@ -40,7 +40,7 @@ pub enum SegmentWhat {
 pub enum MethodArg {
     /// 3-D threshold + components, airway removed, sides split, filled.
     Classical,
-    /// The tutorial's per-slice KMeans method (baseline).
+    /// The tutorial's per-slice k-means method (baseline).
     Kmeans,
 }
 
@@ -146,7 +146,7 @@ fn run_lungs(a: &LungsArgs) -> anyhow::Result<()> {
     timing(l.load_s, op_s);
     eprintln!("wrote {:?}", a.out);
     if let Some(reference) = &a.reference {
-        score(a, vol, &labels, names, reference)?;
+        score(a, vol, &labels, names, reference, &l.grid)?;
     }
     Ok(())
 }
@@ -160,19 +160,16 @@ fn write_labels(labels: &Array3<u8>, g: &Geometry, out: &Path) -> anyhow::Result
     }
 }
 
-/// A reference label map placed on the CT grid.
-fn read_reference(path: &Path, ct: &Geometry) -> anyhow::Result<Array3<u16>> {
-    let img = if has_ext(path, ".nrrd") {
-        crate::io::nrrd::read_nrrd(path)?
-    } else if has_ext(path, ".nii") || has_ext(path, ".nii.gz") {
-        crate::io::nifti::read_nifti(path)?
-    } else {
-        bail!("unknown reference format (use .nrrd, .nii or .nii.gz): {path:?}");
-    };
-    let values = crate::seg::place::label_values(&img.data)
-        .with_context(|| format!("reading the labels of {path:?}"))?;
-    crate::seg::place::resample_labels(&values, &img.geometry, ct)
-        .with_context(|| format!("placing {path:?} on the CT grid"))
+/// A reference segmentation (DICOM-SEG, NIfTI or NRRD label map) on the CT
+/// grid, as a label map of segment numbers.
+fn read_reference(
+    path: &Path,
+    ct: &Geometry,
+    grid: &crate::dicom::seg::ReferenceGrid,
+) -> anyhow::Result<Array3<u16>> {
+    let seg = crate::study::open_segmentation(path, ct, Some(grid))
+        .with_context(|| format!("placing the reference {path:?} on the CT grid"))?;
+    Ok(seg.to_label_map())
 }
 
 fn score(
@@ -181,8 +178,9 @@ fn score(
     labels: &Array3<u8>,
     names: &[(u8, &str)],
     reference: &Path,
+    grid: &crate::dicom::seg::ReferenceGrid,
 ) -> anyhow::Result<()> {
-    let r = read_reference(reference, &vol.geometry)?;
+    let r = read_reference(reference, &vol.geometry, grid)?;
     let pairs = default_pairs(
         &present_values(labels.view()),
         &present_values(r.view()),

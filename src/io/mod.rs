@@ -252,6 +252,7 @@ impl ImageVolume {
 
 /// Writes a volume in the format its extension names: `.nii`, `.nii.gz`
 /// (NIfTI-1), `.nrrd` (gzip NRRD) or `.npy`.
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // `name` is lower-cased; `.nii.gz` needs the name
 pub fn write_volume_file(path: &Path, volume: &Volume) -> Result<(), IoError> {
     let name = path.to_string_lossy().to_ascii_lowercase();
     if name.ends_with(".nii") || name.ends_with(".nii.gz") {

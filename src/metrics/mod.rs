@@ -20,9 +20,12 @@
 //!   exact Euclidean distance transform in mm (anisotropic spacing).
 //!   HD95 is the 95th percentile (linear interpolation, as `numpy`) of both
 //!   directions pooled, `hausdorff_mm` their maximum, and the mean surface
-//!   distance the mean of the two directed means (MedPy's `hd95` and
+//!   distance the mean of the two directed means (`MedPy`'s `hd95` and
 //!   `assd`). **Both empty: 0 mm; exactly one empty: `None`** (infinite).
 //!   `None` is `null` in the JSON.
+
+// ndarray views are cheap handles, passed by value like ndarray's own API.
+#![allow(clippy::needless_pass_by_value)]
 
 pub mod png;
 mod surface;
@@ -314,8 +317,8 @@ fn from_counts(
         reference_ml,
         volume_difference_ml: test_ml - reference_ml,
         relative_volume_difference: (r > 0).then(|| (test_ml - reference_ml) / reference_ml),
-        hausdorff95_mm: d.hd95_mm,
-        hausdorff_mm: d.max_mm,
-        mean_surface_distance_mm: d.mean_mm,
+        hausdorff95_mm: d.hd95,
+        hausdorff_mm: d.max,
+        mean_surface_distance_mm: d.mean,
     }
 }

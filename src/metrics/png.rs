@@ -27,16 +27,20 @@ pub struct OverlapPngParams {
     pub opacity: f32,
     /// Largest side of one panel in pixels (larger planes are shrunk).
     pub max_panel_px: usize,
+    /// Smallest longest side of one panel in pixels (smaller planes are
+    /// enlarged, nearest neighbour).
+    pub min_panel_px: usize,
 }
 
 impl Default for OverlapPngParams {
-    /// Lung window (−600 / 1500 HU), opacity 0.5, panels up to 512 px.
+    /// Lung window (−600 / 1500 HU), opacity 0.5, panels of 256 to 512 px.
     fn default() -> Self {
         Self {
             window_centre_hu: -600.0,
             window_width_hu: 1500.0,
             opacity: 0.5,
             max_panel_px: 512,
+            min_panel_px: 256,
         }
     }
 }
@@ -112,12 +116,16 @@ fn panel(
     let code = reslice(codes, &plane, Interpolation::Nearest);
     let [w, h] = plane.size;
     let [du, dv] = plane.pixel_mm;
-    // Square output pixels of the finer plane spacing, at most max_panel_px.
+    // Square output pixels of the finer plane spacing, the longest side
+    // within min_panel_px..=max_panel_px.
     let mut px_mm = du.min(dv);
     let (wm, hm) = (w as f64 * du, h as f64 * dv);
     let longest = wm.max(hm) / px_mm;
-    if longest > p.max_panel_px as f64 {
-        px_mm *= longest / p.max_panel_px as f64;
+    let (lo, hi) = (p.min_panel_px.max(1) as f64, p.max_panel_px.max(1) as f64);
+    if longest > hi {
+        px_mm *= longest / hi;
+    } else if longest < lo {
+        px_mm *= longest / lo;
     }
     let ow = ((wm / px_mm).round() as u32).max(1);
     let oh = ((hm / px_mm).round() as u32).max(1);

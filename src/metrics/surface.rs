@@ -6,12 +6,15 @@ use rayon::prelude::*;
 use crate::morph::ops::bounding_box;
 use crate::morph::{MorphError, distance_sq_mm};
 
-/// Surface-distance summary; `None` when exactly one mask is empty.
+/// Surface-distance summary in mm; `None` when exactly one mask is empty.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct SurfaceDistances {
-    pub hd95_mm: Option<f64>,
-    pub max_mm: Option<f64>,
-    pub mean_mm: Option<f64>,
+    /// 95th percentile of both directions pooled.
+    pub hd95: Option<f64>,
+    /// Largest distance.
+    pub max: Option<f64>,
+    /// Mean of the two directed means.
+    pub mean: Option<f64>,
 }
 
 pub(super) fn distances(
@@ -23,9 +26,9 @@ pub(super) fn distances(
     let (lo, hi) = match (ba, bb) {
         (None, None) => {
             return Ok(SurfaceDistances {
-                hd95_mm: Some(0.0),
-                max_mm: Some(0.0),
-                mean_mm: Some(0.0),
+                hd95: Some(0.0),
+                max: Some(0.0),
+                mean: Some(0.0),
             });
         }
         (Some((la, ha)), Some((lb, hb))) => (
@@ -34,9 +37,9 @@ pub(super) fn distances(
         ),
         _ => {
             return Ok(SurfaceDistances {
-                hd95_mm: None,
-                max_mm: None,
-                mean_mm: None,
+                hd95: None,
+                max: None,
+                mean: None,
             });
         }
     };
@@ -55,9 +58,9 @@ pub(super) fn distances(
     all.extend(b_to_a);
     all.par_sort_unstable_by(f64::total_cmp);
     Ok(SurfaceDistances {
-        hd95_mm: Some(percentile_sorted(&all, 95.0)),
-        max_mm: all.last().copied(),
-        mean_mm: Some(mean_mm),
+        hd95: Some(percentile_sorted(&all, 95.0)),
+        max: all.last().copied(),
+        mean: Some(mean_mm),
     })
 }
 

@@ -6,7 +6,7 @@
 //! `(dz·sz)² + (dy·sy)² + (w·sx)² ≤ r²`. So "a voxel of value `target`
 //! within the ball" is the OR over those offsets of the rows widened by
 //! `w`: each row is packed into 64-bit words, widened by shifts, and the
-//! shifted rows ORed. Exact, and far cheaper than a distance transform for
+//! shifted rows combined with OR. Exact, and far cheaper than a distance transform for
 //! the few-voxel elements used on CT grids; beyond [`MAX_REACH`] voxels per
 //! axis the distance transform takes over.
 
@@ -133,7 +133,7 @@ fn pack(mask: ArrayView3<'_, bool>, target: bool, words: usize) -> Vec<u64> {
     out
 }
 
-/// `out` = `row` ORed with itself shifted by `1..=w` columns both ways.
+/// `out` = `row` OR itself shifted by `1..=w` columns both ways.
 fn widen(row: &[u64], w: usize, out: &mut [u64]) {
     out.copy_from_slice(row);
     let n = row.len();

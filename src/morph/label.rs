@@ -144,7 +144,7 @@ impl Components {
     /// The label array (0 = not in the mask).
     pub fn labels(&self) -> Array3<u32> {
         let mut out = Array3::<u32>::zeros(self.dims);
-        self.paint_slices(&mut out, |l| Some(l));
+        self.paint_slices(&mut out, Some);
         out
     }
 

@@ -20,6 +20,9 @@
 //!   (as scikit-image), so closing never erodes at the array border and
 //!   opening never grows there.
 
+// ndarray views are cheap handles, passed by value like ndarray's own API.
+#![allow(clippy::needless_pass_by_value)]
+
 mod bounded;
 pub mod edt;
 pub mod fill;
@@ -81,9 +84,9 @@ where
     F: Fn(&mut [T], &mut S) + Sync + Send,
 {
     // The outer axis to parallelise over; the lanes run inside each 2-D view.
-    let outer = if axis == 0 { 1 } else { 0 };
+    let outer = usize::from(axis == 0);
     // Axis of the lanes inside the 2-D view left after removing `outer`.
-    let inner_axis = if axis == 2 { 1 } else { 0 };
+    let inner_axis = usize::from(axis == 2);
     a.axis_iter_mut(Axis(outer)).into_par_iter().for_each_init(
         || (init(), Vec::<T>::new()),
         |(scratch, buf), plane| lanes_of_plane(plane, inner_axis, buf, scratch, &f),

@@ -179,20 +179,30 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn axial_plane_shows_segments_with_tumour_on_top() {
-        let s = seg();
+    /// The axial slice `z = 2` with default style.
+    fn slice_two(s: &Segmentation) -> LabelImage {
         let plane = SlicePlane::through(
             &s.geometry,
             ViewAxis::Axial,
             s.geometry.world_of_voxel(DVec3::new(0.0, 0.0, 2.0)),
         );
-        let img = reslice_segments(&s, &plane, &OverlayStyle::default());
+        reslice_segments(s, &plane, &OverlayStyle::default())
+    }
+
+    #[test]
+    fn axial_plane_shows_segments_with_tumour_on_top() {
+        let s = seg();
+        let img = slice_two(&s);
         assert_eq!((img.width, img.height), (8, 6));
         // Axial display: x = patient right→left = +i, y = anterior→posterior = +j.
         assert_eq!(img.data[3 * 8 + 4], 2); // tumour (index 1)
         assert_eq!(img.data[8 + 1], 1); // liver
         assert_eq!(img.data[0], 0);
+        let plane = SlicePlane::through(
+            &s.geometry,
+            ViewAxis::Axial,
+            s.geometry.world_of_voxel(DVec3::new(0.0, 0.0, 2.0)),
+        );
         let hidden = OverlayStyle {
             visible: vec![true, false],
             ..OverlayStyle::default()
@@ -211,12 +221,7 @@ mod tests {
     #[test]
     fn outline_draws_only_boundaries() {
         let s = seg();
-        let plane = SlicePlane::through(
-            &s.geometry,
-            ViewAxis::Axial,
-            s.geometry.world_of_voxel(DVec3::new(0.0, 0.0, 2.0)),
-        );
-        let img = reslice_segments(&s, &plane, &OverlayStyle::default());
+        let img = slice_two(&s);
         let style = OverlayStyle {
             outline: true,
             ..OverlayStyle::default()

@@ -83,6 +83,7 @@ impl Mask {
     }
 
     /// Crops a full-grid mask to its bounding box.
+    #[allow(clippy::needless_pass_by_value)] // array views are cheap handles, passed by value as in ndarray
     pub fn from_full(full: ArrayView3<'_, bool>) -> Self {
         let dims = [full.shape()[0], full.shape()[1], full.shape()[2]];
         match bounding_box(full) {
@@ -98,6 +99,7 @@ impl Mask {
     }
 
     /// The mask of voxels of `labels` equal to `value`.
+    #[allow(clippy::needless_pass_by_value)] // array views are cheap handles, passed by value as in ndarray
     pub fn from_labels<T: Copy + PartialEq + Sync>(labels: ArrayView3<'_, T>, value: T) -> Self {
         let full = labels.map(|&v| v == value);
         Self::from_full(full.view())
@@ -170,6 +172,7 @@ impl Mask {
 }
 
 /// Inclusive bounding box of the set voxels of a mask.
+#[allow(clippy::needless_pass_by_value)] // array views are cheap handles, passed by value as in ndarray
 fn bounding_box(m: ArrayView3<'_, bool>) -> Option<([usize; 3], [usize; 3])> {
     let per_z: Vec<Option<[usize; 4]>> = m
         .axis_iter(Axis(0))
@@ -248,6 +251,7 @@ pub struct Segmentation {
 impl Segmentation {
     /// One segment per distinct non-zero value of a label map on `geometry`;
     /// names from `names` (value → name), else "Label N".
+    #[allow(clippy::needless_pass_by_value)] // array views are cheap handles, passed by value as in ndarray
     pub fn from_label_map(
         labels: ArrayView3<'_, u16>,
         geometry: Geometry,

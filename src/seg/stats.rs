@@ -33,7 +33,7 @@ pub struct SegmentStats {
     pub bbox_size_mm: Option<[f64; 3]>,
 }
 
-/// Volume of one voxel in ml (|det world_from_voxel| / 1000).
+/// Volume of one voxel in ml (`|det world_from_voxel| / 1000`).
 pub fn voxel_volume_ml(volume: &Volume) -> f64 {
     volume
         .geometry
@@ -98,6 +98,7 @@ pub fn statistics(volume: &Volume, seg: &Segmentation) -> Vec<SegmentStats> {
 
 /// The statistics as CSV (header + one row per segment).
 pub fn to_csv(stats: &[SegmentStats]) -> String {
+    use std::fmt::Write as _;
     let mut out = String::from(
         "number,label,voxels,volume_ml,mean_hu,std_hu,min_hu,max_hu,bbox_first_zrc,bbox_last_zrc,bbox_size_mm_xyz\n",
     );
@@ -105,8 +106,9 @@ pub fn to_csv(stats: &[SegmentStats]) -> String {
         |b: Option<[usize; 3]>| b.map_or(String::new(), |b| format!("{} {} {}", b[0], b[1], b[2]));
     for s in stats {
         let label = s.label.replace('"', "\"\"");
-        out.push_str(&format!(
-            "{},\"{}\",{},{:.3},{:.2},{:.2},{},{},{},{},{}\n",
+        let _ = writeln!(
+            out,
+            "{},\"{}\",{},{:.3},{:.2},{:.2},{},{},{},{},{}",
             s.number,
             label,
             s.voxels,
@@ -121,7 +123,7 @@ pub fn to_csv(stats: &[SegmentStats]) -> String {
                 "{:.1} {:.1} {:.1}",
                 m[0], m[1], m[2]
             )),
-        ));
+        );
     }
     out
 }
@@ -166,7 +168,7 @@ mod tests {
         assert_eq!(s.bbox_first, Some([1, 1, 2]));
         assert_eq!(s.bbox_last, Some([2, 2, 3]));
         assert_eq!(s.bbox_size_mm, Some([4.0, 4.0, 10.0]));
-        let csv = to_csv(&[s.clone()]);
+        let csv = to_csv(std::slice::from_ref(&s));
         assert!(
             csv.lines()
                 .nth(1)

@@ -29,6 +29,10 @@
 //!    lungs.
 //! 5. **Tracking up** from the seed with the same rules (generation 0 only)
 //!    removes the trachea above it.
+//! 6. **Wall ring**: the in-plane neighbours of the airway that are air but
+//!    clearly brighter than the lung (a quarter of the way from the median
+//!    HU of the inside air to 40 HU soft tissue): the partial-volume ring of
+//!    the wall around a lumen followed in step 3, join the airway.
 //!
 //! The removed airway is capped at `max_volume_ml`: beyond it the tracking
 //! has leaked into a lung and nothing is removed (`mask: None`).
@@ -91,7 +95,8 @@ pub fn find_airway(
         .iter()
         .filter_map(|&(r, c)| vol.voxels.get_hu(seed_z, r, c))
         .collect();
-    let lumen_hu = match (percentile_of(seed_hu, 0.1), median_hu(vol, interior, |v| v)) {
+    let lung_hu = median_hu(vol, interior, |v| v);
+    let lumen_hu = match (percentile_of(seed_hu, 0.1), lung_hu) {
         (Some(a), Some(b)) if b > a => Some(a + 0.5 * (b - a)),
         _ => None,
     };
@@ -121,6 +126,10 @@ pub fn find_airway(
         lumen_hu,
         ..Default::default()
     };
+    if let Some(lung_hu) = lung_hu {
+        // A quarter of the way from the lung to soft tissue (40 HU).
+        tracker.add_wall(lung_hu + 0.25 * (40.0 - lung_hu));
+    }
     if tracker.voxels as f64 * voxel_ml(g) <= p.max_volume_ml {
         found.voxels = tracker.voxels;
         found.mask = Some(tracker.mask);
@@ -255,6 +264,42 @@ impl Tracker<'_> {
         }
     }
 
+    /// Adds the in-plane neighbours of the airway that are inside air but
+    /// brighter than `wall_hu`: the partial-volume ring of the airway wall
+    /// around a lumen followed through a merged component.
+    fn add_wall(&mut self, wall_hu: f32) {
+        let [nz, ny, nx] = self.comps.dims();
+        let mut ring = Vec::new();
+        for ((z, y, x), &a) in self.mask.indexed_iter() {
+            if !a {
+                continue;
+            }
+            let nb = [
+                (y.wrapping_sub(1), x),
+                (y + 1, x),
+                (y, x.wrapping_sub(1)),
+                (y, x + 1),
+            ];
+            for (r, c) in nb {
+                if r < ny
+                    && c < nx
+                    && z < nz
+                    && !self.mask[[z, r, c]]
+                    && self.interior[[z, r, c]]
+                    && self.vol.voxels.get_hu(z, r, c).is_some_and(|h| h > wall_hu)
+                {
+                    ring.push((z, r, c));
+                }
+            }
+        }
+        for (z, r, c) in ring {
+            if !self.mask[[z, r, c]] {
+                self.mask[[z, r, c]] = true;
+                self.voxels += 1;
+            }
+        }
+    }
+
     /// Follows the airway from `start` (in `slices[0]`) through `slices`.
     fn track(&mut self, slices: &[usize], start: &Region, max_generation: u32) {
         let [_, ny, nx] = self.comps.dims();
@@ -274,22 +319,7 @@ impl Tracker<'_> {
                     prev[row * nx + col] = 0;
                 }
             }
-            let nc = candidates.len();
-            let sizes: Vec<(usize, Vec<usize>)> = candidates
-                .iter()
-                .map(|c| (c.pixels.len(), c.parents.iter().copied().collect()))
-                .collect();
             current = self.accept(&current, candidates, z1, max_generation);
-            if std::env::var_os("AIRWAY_DEBUG").is_some() {
-                eprintln!(
-                    "z {z1}: {nc} candidates {sizes:?}; accepted {:?} lumen {:?}",
-                    current
-                        .iter()
-                        .map(|r| (r.pixels.len(), r.generation))
-                        .collect::<Vec<_>>(),
-                    self.lumen_hu
-                );
-            }
             for r in &current {
                 self.add(z1, r);
             }

@@ -1,11 +1,11 @@
-//! The per-slice KMeans lung mask of the lung tutorial (`make_lungmask`),
+//! The per-slice k-means lung mask of the lung tutorial (`make_lungmask`),
 //! kept as the baseline, with structuring sizes in mm.
 //!
 //! # Method (per axial slice, as the tutorial)
 //! 1. Standardise the slice: `(HU − mean) / std`.
 //! 2. Take the central region (rows and columns from 1/5 to 4/5) and its
 //!    mean; replace the slice's maximum and minimum values by that mean.
-//! 3. Two KMeans clusters of the central region's values; the threshold is
+//! 3. Two k-means clusters of the central region's values; the threshold is
 //!    the mean of the two centres. In 1-D two-means has an exact solution:
 //!    the split of the sorted values with the least within-cluster sum of
 //!    squares, used here instead of Lloyd iterations from random starts
@@ -76,7 +76,7 @@ pub struct KMeansMask {
     pub report: KMeansReport,
 }
 
-/// The tutorial's KMeans lung mask of `vol` (see the module documentation).
+/// The tutorial's k-means lung mask of `vol` (see the module documentation).
 pub fn kmeans_lungs(
     vol: &Volume,
     params: &KMeansParams,
@@ -183,7 +183,14 @@ fn threshold_slice(h: ArrayView2<'_, f32>) -> (Option<f64>, Array2<bool>) {
     };
     let max = img.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = img.iter().copied().fold(f64::INFINITY, f64::min);
-    img.mapv_inplace(|v| if v == max || v == min { middle_mean } else { v });
+    // Exact matches, as numpy's `img[img == max] = mean`.
+    img.mapv_inplace(|v| {
+        if v.total_cmp(&max).is_eq() || v.total_cmp(&min).is_eq() {
+            middle_mean
+        } else {
+            v
+        }
+    });
     let mut mid: Vec<f64> = img
         .slice(ndarray::s![r0..r1, c0..c1])
         .iter()
@@ -206,7 +213,7 @@ pub(crate) fn two_means_threshold(v: &mut [f64]) -> Option<f64> {
     let (mut left, mut best): (f64, Option<(f64, f64)>) = (0.0, None);
     for i in 1..n {
         left += v[i - 1];
-        if v[i - 1] == v[i] {
+        if v[i - 1].total_cmp(&v[i]).is_eq() {
             continue;
         }
         let (ml, mr) = (left / i as f64, (total - left) / (n - i) as f64);

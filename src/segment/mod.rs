@@ -6,13 +6,16 @@
 //!   components, outside air removed, trachea and main bronchi removed, left
 //!   and right lungs split, vessels and nodules filled): labels
 //!   [`LABEL_RIGHT`] and [`LABEL_LEFT`];
-//! - [`kmeans::kmeans_lungs`], the per-slice KMeans method of the lung
+//! - [`kmeans::kmeans_lungs`], the per-slice k-means method of the lung
 //!   tutorial, kept as the baseline: label [`LABEL_LUNGS`].
 //!
 //! This module imports `volume`, `morph` and `seg` (for
 //! [`to_segmentation`]); no I/O, no UI. Progress and cancellation go through
 //! [`Control`] (the app wraps a `jobs::JobControl`); every step checks the
 //! cancel flag. Sizes are in mm and ml, never in voxels.
+
+// ndarray views are cheap handles, passed by value like ndarray's own API.
+#![allow(clippy::needless_pass_by_value)]
 
 pub mod airway;
 pub mod kmeans;
@@ -34,12 +37,12 @@ pub use lungs::{AirwayParams, FillParams, LungMask, LungParams, LungReport, segm
 pub const LABEL_RIGHT: u8 = 1;
 /// Label of the patient's left lung (towards +x in LPS).
 pub const LABEL_LEFT: u8 = 2;
-/// Label of both lungs in the KMeans output (no sides).
+/// Label of both lungs in the k-means output (no sides).
 pub const LABEL_LUNGS: u8 = 1;
 
 /// Segment names of the classical output, for [`to_segmentation`].
 pub const LUNG_NAMES: [(u8, &str); 2] = [(LABEL_RIGHT, "Right lung"), (LABEL_LEFT, "Left lung")];
-/// Segment names of the KMeans output.
+/// Segment names of the k-means output.
 pub const KMEANS_NAMES: [(u8, &str); 1] = [(LABEL_LUNGS, "Lungs")];
 
 /// Errors of the segmentations.
@@ -82,11 +85,14 @@ pub enum SegmentError {
     Morph(#[from] MorphError),
 }
 
+/// A progress callback: `(steps done, steps total, what comes next)`.
+pub type ProgressFn<'a> = &'a (dyn Fn(usize, usize, &str) + Sync);
+
 /// Progress reporting and cancellation of a running segmentation.
 #[derive(Clone, Copy, Default)]
 pub struct Control<'a> {
     /// Called with `(steps done, steps total, what comes next)`.
-    pub progress: Option<&'a (dyn Fn(usize, usize, &str) + Sync)>,
+    pub progress: Option<ProgressFn<'a>>,
     /// Set to `true` to stop early with [`SegmentError::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
 }

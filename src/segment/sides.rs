@@ -256,7 +256,7 @@ pub(super) fn fill_lungs(
     let margin = spacing.map(|s| (f.closing_mm / s).ceil() as usize + 1);
     let view = labels.view();
     let boxes = side_boxes(view);
-    let one = |side: u8| -> Result<Option<([usize; 3], Array3<bool>)>, SegmentError> {
+    let one = |side: u8| -> Result<Option<(Origin, Array3<bool>)>, SegmentError> {
         let Some((lo, hi)) = boxes[usize::from(side == LABEL_LEFT)] else {
             return Ok(None);
         };
@@ -298,9 +298,13 @@ pub(super) fn fill_lungs(
     Ok(added)
 }
 
-/// Inclusive bounding boxes of the right and left labels.
+/// First voxel `[z, row, col]` of a crop.
+type Origin = [usize; 3];
+
+/// Inclusive bounding box `(first, last)` voxel, `[z, row, col]`.
 type Box3 = ([usize; 3], [usize; 3]);
 
+/// The bounding boxes of the right and left labels.
 fn side_boxes(labels: ArrayView3<'_, u8>) -> [Option<Box3>; 2] {
     let grow = |b: &mut Option<Box3>, lo: [usize; 3], hi: [usize; 3]| {
         let o = b.get_or_insert((lo, hi));

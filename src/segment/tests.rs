@@ -85,3 +85,43 @@ fn bad_parameters_and_volumes_are_refused() {
         Err(SegmentError::NotAxial { .. })
     ));
 }
+
+#[test]
+fn degenerate_volumes_do_not_panic() {
+    use crate::volume::{Geometry, Volume};
+    for (dims, hu) in [
+        ([1, 1, 1], -1000i16),
+        ([1, 5, 5], -1000),
+        ([3, 4, 4], 40),
+        ([2, 9, 9], -800),
+    ] {
+        let v = Volume::from_i16(Array3::from_elem(dims, hu), Geometry::identity(dims));
+        let r = segment_lungs(&v, &LungParams::default(), &Control::default());
+        assert!(
+            matches!(r, Err(SegmentError::NoLungs { .. })),
+            "{dims:?}: {r:?}"
+        );
+        let k = kmeans_lungs(&v, &KMeansParams::default(), &Control::default()).unwrap();
+        assert!(k.report.thresholds_hu.iter().all(Option::is_none));
+    }
+    // Air inside a box of tissue, big enough to count as a lung but with
+    // nothing to tell the sides: one label, no panic.
+    let mut a = Array3::from_elem((20, 40, 40), 40i16);
+    for z in 2..18 {
+        for y in 5..35 {
+            for x in 5..35 {
+                a[[z, y, x]] = -850;
+            }
+        }
+    }
+    let mut g = Geometry::identity([20, 40, 40]);
+    g.spacing_mm = DVec3::new(4.0, 4.0, 4.0);
+    let m = segment_lungs(
+        &Volume::from_i16(a, g),
+        &LungParams::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    assert!(m.report.right_ml + m.report.left_ml > 800.0);
+    assert!(m.report.right_ml == 0.0 || m.report.left_ml == 0.0);
+}

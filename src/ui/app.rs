@@ -44,6 +44,7 @@ pub struct AppOptions {
 }
 
 /// The viewer application.
+#[allow(clippy::struct_excessive_bools)] // independent window toggles
 pub struct App {
     /// What is shown.
     pub state: ViewerState,
@@ -74,6 +75,12 @@ pub struct App {
     pub view_rects: [egui::Rect; 3],
     pub(crate) scan_job: Option<Job<super::loading::Opened>>,
     pub(crate) load_job: Option<Job<Study>>,
+    /// The last analysis compared with the segmentation shown before it.
+    pub comparison: Option<super::analysis::Comparison>,
+    /// The surface export window is open.
+    pub show_mesh_window: bool,
+    /// Its settings.
+    pub mesh_settings: super::mesh_export::MeshSettings,
     /// The rotating MIP export window is open.
     pub show_gif_window: bool,
     /// Its settings.
@@ -122,6 +129,9 @@ impl App {
             task_job: None,
             seg_candidates: None,
             show_gif_window: false,
+            show_mesh_window: false,
+            comparison: None,
+            mesh_settings: super::mesh_export::MeshSettings::default(),
             gif_settings: super::animation::GifSettings::default(),
             caches: Default::default(),
             commands: Vec::new(),
@@ -163,6 +173,8 @@ impl App {
 
     /// Replace the study: crosshair to its centre, a sensible window.
     pub fn set_study(&mut self, s: Study) {
+        self.comparison = None;
+        self.state.overlay = crate::mpr::labels::OverlayStyle::default();
         self.state.crosshair_mm = s.volume.geometry.centre_mm();
         self.state.views = Default::default();
         self.state.maximized = None;
@@ -277,6 +289,8 @@ impl App {
             | Command::ExportLabels(_)
             | Command::ExportDicomSeg(_) => self.apply_seg_command(c),
             Command::ExportRotatingMip(p) => self.export_rotating_mip(p),
+            Command::ExportMesh(p) => self.export_mesh(p),
+            Command::SegmentLungs => self.start_lung_segmentation(),
             Command::SaveView(axis, path) => self.save_view(axis, &path),
         }
     }
@@ -483,6 +497,7 @@ impl App {
         let ctx = ui.ctx().clone();
         super::survey_panel::window(self, &ctx);
         super::animation::window(self, &ctx);
+        super::mesh_export::window(self, &ctx);
         panels::menu_bar(self, ui);
         panels::status_bar(self, ui);
         panels::side_panel(self, ui);

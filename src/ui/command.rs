@@ -56,4 +56,8 @@ pub enum Command {
     ExportDicomSeg(PathBuf),
     /// Write the rotating MIP GIF (background task).
     ExportRotatingMip(PathBuf),
+    /// Mesh and write a surface (background task).
+    ExportMesh(PathBuf),
+    /// Segment the lungs of the study (background task).
+    SegmentLungs,
 }

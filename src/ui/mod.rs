@@ -6,14 +6,18 @@
 //! - [`app`]: the `eframe::App` — state, study, jobs, command handling.
 //! - [`views`]: one MPR view (texture, crosshair, letters, input).
 //! - [`panels`]: menu, series browser, window/level, info, tags, histogram.
+//! - [`analysis`]: lung segmentation as a task, metrics against a reference.
 //! - [`animation`]: the rotating MIP export window and task.
+//! - [`mesh_export`]: the surface (marching cubes) export window and task.
 //! - [`seg_panel`]: segmentation section, exports, the task job.
 //! - [`state`], [`command`], [`picker`], [`recent`]: plain data around them.
 
+pub mod analysis;
 pub mod animation;
 pub mod app;
 pub mod command;
 pub(crate) mod loading;
+pub mod mesh_export;
 pub mod panels;
 pub mod picker;
 pub mod recent;

@@ -65,6 +65,16 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                     app.show_gif_window = true;
                     ui.close();
                 }
+                if ui
+                    .add_enabled(
+                        app.study.is_some(),
+                        egui::Button::new("Export surface mesh…"),
+                    )
+                    .clicked()
+                {
+                    app.show_mesh_window = true;
+                    ui.close();
+                }
                 super::seg_panel::export_menu(app, ui);
                 if ui.button("Export montage PNG…").clicked() {
                     app.ask_save("montage.png", Command::ExportMontage);

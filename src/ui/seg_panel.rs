@@ -22,6 +22,18 @@ pub enum TaskDone {
     Segmentation(Segmentation, Vec<SegmentStats>),
     /// A file was written (message for the status bar).
     Written(String),
+    /// An analysis produced a segmentation (shown as the overlay), maybe
+    /// compared with the one shown before.
+    Analysis {
+        /// The result on the study's grid.
+        seg: Segmentation,
+        /// Its statistics.
+        stats: Vec<SegmentStats>,
+        /// Metrics against the previous segmentation, if there was one.
+        comparison: Option<super::analysis::Comparison>,
+        /// Summary for the status bar.
+        note: String,
+    },
 }
 
 /// File extensions offered by File ▸ Open segmentation.
@@ -46,7 +58,7 @@ impl App {
                     s.seg_stats.clear();
                 }
             }
-            Command::ExportSegStats(p) => self.export_stats(p),
+            Command::ExportSegStats(p) => self.export_stats(&p),
             Command::ExportLabels(p) => self.export_labels(p),
             Command::ExportDicomSeg(p) => self.export_dicom_seg(p),
             _ => {}
@@ -106,16 +118,35 @@ impl App {
                 let src = seg.source.clone();
                 s.segmentation = Some(Arc::new(seg));
                 s.seg_stats = st;
+                self.comparison = None;
                 self.state.overlay = OverlayStyle::default();
                 self.state.show_labels = true;
                 self.info(format!("{src}: {n} segments"));
             }
             Ok(TaskDone::Written(msg)) => self.info(msg),
+            Ok(TaskDone::Analysis {
+                seg,
+                stats: st,
+                comparison,
+                note,
+            }) => {
+                let Some(s) = self.study.as_mut() else { return };
+                if seg.geometry != s.volume.geometry {
+                    self.error("the study changed while the analysis ran");
+                    return;
+                }
+                s.segmentation = Some(Arc::new(seg));
+                s.seg_stats = st;
+                self.comparison = comparison;
+                self.state.overlay = OverlayStyle::default();
+                self.state.show_labels = true;
+                self.info(note);
+            }
             Err(e) => self.error(e),
         }
     }
 
-    fn export_stats(&mut self, path: PathBuf) {
+    fn export_stats(&mut self, path: &Path) {
         let Some(s) = &self.study else { return };
         let json = path
             .extension()
@@ -125,7 +156,7 @@ impl App {
         } else {
             stats::to_csv(&s.seg_stats)
         };
-        match crate::io::write_atomic(&path, |w| w.write_all(text.as_bytes())) {
+        match crate::io::write_atomic(path, |w| w.write_all(text.as_bytes())) {
             Ok(()) => self.info(format!("statistics saved to {}", path.display())),
             Err(e) => self.error(e.to_string()),
         }
@@ -305,6 +336,8 @@ pub fn section(app: &mut App, ui: &mut egui::Ui) {
                 });
             }
             segment_table(app, ui);
+            ui.separator();
+            super::analysis::section(app, ui);
         });
 }
 

@@ -31,3 +31,27 @@ pub fn sha256_i16(values: impl Iterator<Item = i16>) -> String {
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
+
+/// Runs the `hounsfield` binary with `args`.
+pub fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hounsfield"))
+        .args(args)
+        .output()
+        .expect("run hounsfield")
+}
+
+/// Runs `hounsfield` and returns its stdout; fails the test on a non-zero exit.
+pub fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A path as a command-line argument.
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}

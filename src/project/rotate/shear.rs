@@ -306,7 +306,8 @@ fn sweep_grey(
     for (c, o) in prof.iter_mut().enumerate() {
         let q = setup.q_of(sw, k, setup.s_of(c));
         *o = if (0.0..=last).contains(&q) {
-            let i = (q.floor() as usize).min(sw.len - 2);
+            // q >= 0: truncation is floor (and needs no libm call).
+            let i = (q as usize).min(sw.len - 2);
             let w = (q - i as f64) as f32;
             acc[i] + (acc[i + 1] - acc[i]) * w
         } else {

@@ -1,0 +1,161 @@
+//! Analyses run from the viewer: lung segmentation (classical 3D pipeline) as
+//! a background task with progress and cancel; its result becomes the
+//! overlay, and the segmentation shown before (a reference, e.g. a loaded
+//! label map) is kept to compare against, with the overlap metrics shown.
+
+use std::sync::Arc;
+
+use egui::RichText;
+
+use super::app::App;
+use super::seg_panel::TaskDone;
+use crate::metrics::{LabelPair, Report, compare_labels};
+use crate::seg::Segmentation;
+use crate::seg::stats;
+use crate::segment::{Control, LUNG_NAMES, LungParams, segment_lungs, to_segmentation};
+
+/// A result compared with the segmentation shown before it.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// Where the reference came from.
+    pub reference: String,
+    /// The metrics per structure.
+    pub report: Report,
+}
+
+/// The structures to compare: all lungs (the reference's lung segments, or
+/// all of its segments when none is named like a lung), then each of the
+/// result's segments against a reference segment of the same name.
+fn pairs(result: &Segmentation, reference: &Segmentation) -> Vec<LabelPair> {
+    let lungs: Vec<u16> = reference
+        .segments
+        .iter()
+        .filter(|s| {
+            let t = format!("{} {}", s.label, s.kind).to_lowercase();
+            t.contains("lung")
+        })
+        .map(|s| s.number)
+        .collect();
+    let reference_all = if lungs.is_empty() {
+        reference.segments.iter().map(|s| s.number).collect()
+    } else {
+        lungs
+    };
+    let mut out = vec![LabelPair {
+        name: "lungs".into(),
+        test_values: result.segments.iter().map(|s| s.number).collect(),
+        reference_values: reference_all,
+    }];
+    for s in &result.segments {
+        if let Some(r) = reference
+            .segments
+            .iter()
+            .find(|r| r.label.eq_ignore_ascii_case(&s.label))
+        {
+            out.push(LabelPair {
+                name: s.label.clone(),
+                test_values: vec![s.number],
+                reference_values: vec![r.number],
+            });
+        }
+    }
+    out
+}
+
+impl App {
+    /// Start the classical lung segmentation of the current study.
+    pub fn start_lung_segmentation(&mut self) {
+        let Some(s) = &self.study else { return };
+        let volume = Arc::clone(&s.volume);
+        let reference = s.segmentation.clone();
+        self.start_task("Segmenting the lungs".into(), move |control| {
+            let progress = |done: usize, total: usize, note: &str| {
+                control.set_progress(done, total);
+                control.set_note(note);
+            };
+            let c = Control {
+                progress: Some(&progress),
+                cancel: Some(control.cancel_flag()),
+            };
+            let m =
+                segment_lungs(&volume, &LungParams::default(), &c).map_err(|e| e.to_string())?;
+            let seg = to_segmentation(
+                &m.labels,
+                volume.geometry,
+                &LUNG_NAMES,
+                "lungs (classical 3D)",
+            )
+            .map_err(|e| e.to_string())?;
+            let comparison = match reference {
+                Some(r) => {
+                    control.set_note("comparing with the reference");
+                    let report = compare_labels(
+                        seg.to_label_map().view(),
+                        r.to_label_map().view(),
+                        volume.geometry.spacing_zyx_mm(),
+                        &pairs(&seg, &r),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    Some(Comparison {
+                        reference: r.source.clone(),
+                        report,
+                    })
+                }
+                None => None,
+            };
+            let st = stats::statistics(&volume, &seg);
+            let note = format!(
+                "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml in {:.1} s",
+                m.report.right_ml, m.report.left_ml, m.report.airway_removed_ml, m.report.seconds
+            );
+            Ok(TaskDone::Analysis {
+                seg,
+                stats: st,
+                comparison,
+                note,
+            })
+        });
+    }
+}
+
+/// The lung button and, after a run with a reference, the metrics table.
+pub fn section(app: &mut App, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(
+                app.study.is_some() && !app.task_running(),
+                egui::Button::new("Segment lungs"),
+            )
+            .on_hover_text(
+                "classical 3D: threshold, outside air removed, trachea removed, left/right split; \
+                 the overlay shown now becomes the reference",
+            )
+            .clicked()
+        {
+            app.push(super::command::Command::SegmentLungs);
+        }
+    });
+    let Some(c) = app.comparison.as_ref() else {
+        return;
+    };
+    ui.label(RichText::new(format!("compared with {}", c.reference)).small());
+    let opt = |v: Option<f64>, d: usize| v.map_or_else(|| "—".to_owned(), |x| format!("{x:.d$}"));
+    egui::Grid::new("metrics")
+        .striped(true)
+        .num_columns(6)
+        .show(ui, |ui| {
+            for h in ["", "Dice", "Jaccard", "sens", "spec", "HD95 mm"] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for m in &c.report.labels {
+                ui.label(&m.name);
+                ui.monospace(format!("{:.3}", m.dice));
+                ui.monospace(format!("{:.3}", m.jaccard));
+                ui.monospace(opt(m.sensitivity, 3));
+                ui.monospace(opt(m.specificity, 4));
+                ui.monospace(opt(m.hausdorff95_mm, 1));
+                ui.end_row();
+            }
+        });
+}

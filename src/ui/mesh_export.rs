@@ -1,0 +1,150 @@
+//! Surface export from the viewer: an isosurface at a HU level (bone at
+//! 350 HU by default) or the surface of one segment, meshed by marching
+//! cubes in a background task and written as STL, PLY (with the segment's
+//! colour) or OBJ.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::app::App;
+use super::command::Command;
+use super::seg_panel::TaskDone;
+use crate::mesh::{self, McControl, McParams};
+
+/// Parameters of the surface export window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeshSettings {
+    /// Isosurface level in HU.
+    pub level_hu: f32,
+    /// Voxel stride.
+    pub step: usize,
+    /// Mesh this segment (index into the segmentation) instead of a HU level.
+    pub segment: Option<usize>,
+    /// Smooth a segment's mask before meshing.
+    pub smooth: bool,
+    /// File format: "stl", "ply" or "obj".
+    pub format: &'static str,
+}
+
+impl Default for MeshSettings {
+    fn default() -> Self {
+        Self {
+            level_hu: 350.0,
+            step: 1,
+            segment: None,
+            smooth: true,
+            format: "stl",
+        }
+    }
+}
+
+impl App {
+    /// Start meshing and writing the surface to `path` (background task).
+    pub fn export_mesh(&mut self, path: PathBuf) {
+        let Some(s) = &self.study else { return };
+        let m = self.mesh_settings.clone();
+        let volume = Arc::clone(&s.volume);
+        let segment = m.segment.and_then(|i| {
+            s.segmentation
+                .as_ref()
+                .and_then(|seg| seg.segments.get(i).cloned())
+        });
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        self.start_task(format!("Surface to {name}"), move |control| {
+            let t = std::time::Instant::now();
+            let (surface, colour, what) = if let Some(seg) = &segment {
+                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, m.step, m.smooth)
+                    .map_err(|e| e.to_string())?;
+                (
+                    lm.mesh,
+                    Some(lm.colour_rgb),
+                    format!("segment {}", lm.label),
+                )
+            } else {
+                let progress = |done: usize, total: usize| control.set_progress(done, total);
+                let c = McControl {
+                    progress: Some(&progress),
+                    cancel: Some(control.cancel_flag()),
+                };
+                let p = McParams {
+                    level_hu: m.level_hu,
+                    step: m.step,
+                };
+                let surface =
+                    mesh::marching_cubes_with(&volume, &p, &c).map_err(|e| e.to_string())?;
+                (surface, None, format!("{} HU", m.level_hu))
+            };
+            if surface.is_empty() {
+                return Err(format!("the surface at {what} is empty"));
+            }
+            control.set_note("writing");
+            mesh::write::write_mesh(&path, &surface, colour).map_err(|e| e.to_string())?;
+            Ok(TaskDone::Written(format!(
+                "surface at {what}: {} triangles, {:.0} ml, in {:.1} s, saved to {}",
+                surface.triangles.len(),
+                mesh::enclosed_volume_mm3(&surface) / 1000.0,
+                t.elapsed().as_secs_f64(),
+                path.display()
+            )))
+        });
+    }
+}
+
+/// The surface export window (File ▸ Export surface mesh…).
+pub fn window(app: &mut App, ctx: &egui::Context) {
+    let mut open = app.show_mesh_window;
+    let mut export = false;
+    let segments: Vec<String> = app
+        .study
+        .as_ref()
+        .and_then(|s| s.segmentation.as_ref())
+        .map(|seg| seg.segments.iter().map(|x| x.label.clone()).collect())
+        .unwrap_or_default();
+    egui::Window::new("Surface mesh")
+        .open(&mut open)
+        .resizable(false)
+        .show(ctx, |ui| {
+            let m = &mut app.mesh_settings;
+            if m.segment.is_some_and(|i| i >= segments.len()) {
+                m.segment = None;
+            }
+            ui.radio_value(&mut m.segment, None, "isosurface at a HU level");
+            let l = ui.label("level (HU)");
+            ui.add_enabled(
+                m.segment.is_none(),
+                egui::Slider::new(&mut m.level_hu, -1000.0..=2000.0).step_by(10.0),
+            )
+            .labelled_by(l.id);
+            for (i, name) in segments.iter().enumerate() {
+                ui.radio_value(&mut m.segment, Some(i), format!("segment: {name}"));
+            }
+            ui.add_enabled(
+                m.segment.is_some(),
+                egui::Checkbox::new(&mut m.smooth, "smooth the mask"),
+            );
+            let l = ui.label("step (voxels)");
+            ui.add(egui::Slider::new(&mut m.step, 1..=4))
+                .labelled_by(l.id);
+            ui.horizontal(|ui| {
+                for f in ["stl", "ply", "obj"] {
+                    ui.radio_value(&mut m.format, f, f.to_uppercase());
+                }
+            });
+            if ui
+                .add_enabled(
+                    !app.task_running() && app.study.is_some(),
+                    egui::Button::new("Export surface…"),
+                )
+                .clicked()
+            {
+                export = true;
+            }
+        });
+    app.show_mesh_window = open;
+    let format = app.mesh_settings.format;
+    if export && let Some(p) = app.picker.save_file(&format!("surface.{format}"), format) {
+        app.push(Command::ExportMesh(p));
+    }
+}
