@@ -3,8 +3,8 @@
 
 pub mod font;
 pub mod gif;
-pub mod overlay;
 pub mod montage;
+pub mod overlay;
 pub mod plot;
 
 use std::path::Path;

@@ -22,9 +22,9 @@
 //! Pure and deterministic: no I/O; every pixel is reduced in a fixed order,
 //! whatever the thread count. Imports only `mpr`, `volume`, glam and rayon.
 
-mod reduce;
 pub mod fuse;
 pub mod raycast;
+mod reduce;
 pub mod rotate;
 
 use glam::DVec3;
