@@ -5,7 +5,7 @@
 //! `tests/snapshots/render_*.png`.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use glam::DVec3;
@@ -313,5 +313,55 @@ fn frame_times() {
             frame();
         }
         println!("mesh {size}²: {:.2?}/frame", t.elapsed() / frames);
+    }
+}
+
+/// The 3D panel through egui's wgpu renderer (kittest): `show_3d` adds the
+/// paint callback, `prepare` renders offscreen, `paint` copies it onto the
+/// rect. Surface: bone-coloured pixels (red above blue, unlike egui's grey
+/// theme); projection: a black background with bright bone.
+#[test]
+fn the_3d_panel_draws_through_the_paint_callback() {
+    use hounsfield::render::callback::{BONE_RGBA, Render3dMode, View3d, install, show_3d};
+    let vol = Arc::new(chest(&PhantomParams::with_dims([48, 64, 64])).volume);
+    let bone = Arc::new(marching_cubes(&vol, &McParams::default()).unwrap());
+    let meshes = [(Arc::clone(&bone), BONE_RGBA)];
+    for mode in [
+        Render3dMode::Surface,
+        Render3dMode::Projection(ProjectionMode::Max),
+    ] {
+        let rs = egui_kittest::wgpu::create_render_state(
+            egui_kittest::wgpu::default_wgpu_setup(),
+            eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+        );
+        install(&rs);
+        let view = View3d {
+            mode,
+            ..View3d::framing(&vol, 160.0)
+        };
+        let mut harness = egui_kittest::Harness::builder()
+            .with_size(egui::vec2(160.0, 160.0))
+            .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(rs))
+            .build_ui(|ui| {
+                show_3d(ui, &view, &vol, &meshes);
+            });
+        harness.run();
+        let img = harness.render().unwrap();
+        let count = |f: &dyn Fn(&image::Rgba<u8>) -> bool| img.pixels().filter(|p| f(p)).count();
+        let (black, bright) = (
+            count(&|p| p[0] == 0 && p[1] == 0 && p[2] == 0),
+            count(&|p| p[0] > 150),
+        );
+        let bony = count(&|p| p[0] > 60 && u16::from(p[0]) > u16::from(p[2]) + 15);
+        println!("{mode:?}: {black} black, {bright} bright, {bony} bone-coloured");
+        assert!(black > 5000, "{mode:?}: the panel's background is missing");
+        assert!(bright > 50, "{mode:?}: nothing bright drawn");
+        if mode == Render3dMode::Surface {
+            assert!(bony > 300, "{mode:?}: no bone-coloured surface");
+        }
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            img.save(std::env::temp_dir().join(format!("render_panel_{}.png", bony > 300)))
+                .expect("write the panel image");
+        }
     }
 }

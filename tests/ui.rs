@@ -551,3 +551,42 @@ fn lung_segmentation_job_with_metrics_snapshot() {
     h.run_steps(3);
     h.snapshot("lungs");
 }
+
+/// The 3D cell: the demo's bone and segment surfaces meshed in the
+/// background and drawn by the GPU paint callback; orbit by dragging.
+#[test]
+fn three_d_cell_meshes_and_draws() {
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let rs = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    hounsfield::render::callback::install(&rs);
+    let mut h = Harness::builder()
+        .with_size(SIZE)
+        .with_step_dt(1.0 / 60.0)
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(rs))
+        .build_ui_state(
+            |ui, app: &mut App| {
+                let ctx = ui.ctx().clone();
+                app.step_logic(&ctx);
+                app.draw(ui);
+            },
+            app,
+        );
+    h.run_steps(2);
+    h.get_by_label("3D view").click();
+    h.run_steps(2);
+    wait(&mut h, |a| !a.task_running() && !a.scene3d.meshes.is_empty());
+    // Bone plus the seven demo segments.
+    assert_eq!(h.state().scene3d.meshes.len(), 8);
+    let before = h.state().scene3d.view.clone().unwrap().camera.azimuth_deg;
+    let c = h.state().view_rects[2].center() + egui::vec2(440.0, 0.0);
+    h.drag_at(c);
+    h.hover_at(c + egui::vec2(40.0, 0.0));
+    h.drop_at(c + egui::vec2(40.0, 0.0));
+    h.run_steps(3);
+    let after = h.state().scene3d.view.clone().unwrap().camera.azimuth_deg;
+    assert!((after - before).abs() > 1.0, "orbit: {before} → {after}");
+    h.snapshot("view3d");
+}

@@ -77,6 +77,10 @@ pub struct App {
     pub(crate) load_job: Option<Job<Study>>,
     /// The last analysis compared with the segmentation shown before it.
     pub comparison: Option<super::analysis::Comparison>,
+    /// The fourth cell shows the 3D panel (else the histogram).
+    pub show_3d: bool,
+    /// The 3D panel's camera and surfaces.
+    pub scene3d: super::view3d::Scene3d,
     /// The surface export window is open.
     pub show_mesh_window: bool,
     /// Its settings.
@@ -131,6 +135,8 @@ impl App {
             show_gif_window: false,
             show_mesh_window: false,
             comparison: None,
+            show_3d: false,
+            scene3d: super::view3d::Scene3d::default(),
             mesh_settings: super::mesh_export::MeshSettings::default(),
             gif_settings: super::animation::GifSettings::default(),
             caches: Default::default(),
@@ -174,6 +180,7 @@ impl App {
     /// Replace the study: crosshair to its centre, a sensible window.
     pub fn set_study(&mut self, s: Study) {
         self.comparison = None;
+        self.scene3d.view = None;
         self.state.overlay = crate::mpr::labels::OverlayStyle::default();
         self.state.crosshair_mm = s.volume.geometry.centre_mm();
         self.state.views = Default::default();
@@ -291,6 +298,8 @@ impl App {
             Command::ExportRotatingMip(p) => self.export_rotating_mip(p),
             Command::ExportMesh(p) => self.export_mesh(p),
             Command::SegmentLungs => self.start_lung_segmentation(),
+            Command::Toggle3d => self.show_3d = !self.show_3d,
+            Command::MeshSurfaces => self.start_surfaces(),
             Command::SaveView(axis, path) => self.save_view(axis, &path),
         }
     }
@@ -544,7 +553,11 @@ impl App {
         }
         if state.maximized.is_none() {
             let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(cells[3].shrink(6.0)));
-            panels::histogram(self, &mut inner);
+            if self.show_3d {
+                super::view3d::cell(self, &mut inner);
+            } else {
+                panels::histogram(self, &mut inner);
+            }
         }
         self.probe = probe;
         self.commands.extend(commands);

@@ -4,6 +4,7 @@
 //! [`command::Command`]s.
 //!
 //! - [`app`]: the `eframe::App` — state, study, jobs, command handling.
+//! - [`view3d`]: the 3D cell (GPU surfaces and ray-cast projections).
 //! - [`views`]: one MPR view (texture, crosshair, letters, input).
 //! - [`panels`]: menu, series browser, window/level, info, tags, histogram.
 //! - [`analysis`]: lung segmentation as a task, metrics against a reference.
@@ -24,6 +25,7 @@ pub mod recent;
 pub mod seg_panel;
 pub mod state;
 pub mod survey_panel;
+pub mod view3d;
 pub mod views;
 
 pub use app::{App, AppOptions};
@@ -40,6 +42,11 @@ pub fn run_app(options: AppOptions) -> Result<(), eframe::Error> {
     eframe::run_native(
         "Hounsfield",
         native,
-        Box::new(move |_cc| Ok(Box::new(App::new(options, Box::new(picker::RfdPicker))))),
+        Box::new(move |cc| {
+            if let Some(rs) = cc.wgpu_render_state.as_ref() {
+                crate::render::callback::install(rs);
+            }
+            Ok(Box::new(App::new(options, Box::new(picker::RfdPicker))))
+        }),
     )
 }

@@ -463,10 +463,15 @@ fn tag_browser(app: &mut App, ui: &mut egui::Ui) {
 /// HU histogram with the window range shaded; log or linear counts.
 pub fn histogram(app: &mut App, ui: &mut egui::Ui) {
     let Some(s) = &app.study else { return };
+    let mut to_3d = false;
     ui.horizontal(|ui| {
         ui.strong("HU histogram");
         ui.checkbox(&mut app.state.histogram_log, "log");
+        to_3d = ui.button("3D view").clicked();
     });
+    if to_3d {
+        app.commands.push(Command::Toggle3d);
+    }
     let h = &s.histogram;
     let rect = ui.available_rect_before_wrap();
     let painter = ui.painter_at(rect);

@@ -22,6 +22,13 @@ pub enum TaskDone {
     Segmentation(Segmentation, Vec<SegmentStats>),
     /// A file was written (message for the status bar).
     Written(String),
+    /// Surfaces for the 3D cell, meshed from the volume with this id.
+    Surfaces {
+        /// `VolumeId` of the study they belong to.
+        volume_id: u64,
+        /// Meshes with linear RGBA colours.
+        meshes: Vec<(Arc<crate::mesh::Mesh>, [f32; 4])>,
+    },
     /// An analysis produced a segmentation (shown as the overlay), maybe
     /// compared with the one shown before.
     Analysis {
@@ -124,6 +131,13 @@ impl App {
                 self.info(format!("{src}: {n} segments"));
             }
             Ok(TaskDone::Written(msg)) => self.info(msg),
+            Ok(TaskDone::Surfaces { volume_id, meshes }) => {
+                if self.scene3d.volume_id == Some(volume_id) {
+                    let triangles: usize = meshes.iter().map(|(m, _)| m.triangles.len()).sum();
+                    self.scene3d.meshes = meshes;
+                    self.info(format!("3D: {triangles} triangles"));
+                }
+            }
             Ok(TaskDone::Analysis {
                 seg,
                 stats: st,

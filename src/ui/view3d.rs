@@ -1,0 +1,154 @@
+//! The 3D cell (in place of the histogram): the bone surface (marching
+//! cubes at a HU level, meshed in a background task) and the visible
+//! segments' surfaces, or a ray-cast MIP / AIP / MinIP, drawn on the GPU by
+//! `render::callback` (orbit: drag; zoom: wheel; reset: double click).
+
+use std::sync::Arc;
+
+use super::app::App;
+use super::command::Command;
+use super::seg_panel::TaskDone;
+use crate::mesh::{self, McControl, McParams, Mesh};
+use crate::project::ProjectionMode;
+use crate::render::callback::{BONE_RGBA, Render3dMode, View3d, show_3d};
+
+/// What the 3D cell holds besides its camera.
+pub struct Scene3d {
+    /// Camera, mode, window (set on first show).
+    pub view: Option<View3d>,
+    /// Surfaces with their linear RGBA colours.
+    pub meshes: Vec<(Arc<Mesh>, [f32; 4])>,
+    /// Identity of the volume the meshes belong to.
+    pub volume_id: Option<u64>,
+    /// Level of the bone surface in HU.
+    pub level_hu: f32,
+}
+
+impl Default for Scene3d {
+    fn default() -> Self {
+        Self {
+            view: None,
+            meshes: Vec::new(),
+            volume_id: None,
+            level_hu: 350.0,
+        }
+    }
+}
+
+fn linear(c: u8) -> f32 {
+    let c = f32::from(c) / 255.0;
+    if c <= 0.040_45 {
+        c / 12.92
+    } else {
+        ((c + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+impl App {
+    /// Mesh the bone surface and the visible segments of the study (task).
+    pub fn start_surfaces(&mut self) {
+        let Some(s) = &self.study else { return };
+        let volume = Arc::clone(&s.volume);
+        let level = self.scene3d.level_hu;
+        let segments: Vec<_> = s
+            .segmentation
+            .as_ref()
+            .filter(|_| self.state.show_labels)
+            .map(|seg| {
+                seg.segments
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| self.state.overlay.is_visible(*i))
+                    .map(|(_, x)| x.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.start_task("Meshing surfaces".into(), move |control| {
+            let progress = |done: usize, total: usize| control.set_progress(done, total);
+            let c = McControl {
+                progress: Some(&progress),
+                cancel: Some(control.cancel_flag()),
+            };
+            let bone = mesh::marching_cubes_with(
+                &volume,
+                &McParams {
+                    level_hu: level,
+                    step: 1,
+                },
+                &c,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut meshes = vec![(Arc::new(bone), BONE_RGBA)];
+            for seg in &segments {
+                control.set_note(&seg.label);
+                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, 1, true)
+                    .map_err(|e| e.to_string())?;
+                let [r, g, b] = lm.colour_rgb;
+                meshes.push((Arc::new(lm.mesh), [linear(r), linear(g), linear(b), 1.0]));
+            }
+            Ok(TaskDone::Surfaces {
+                volume_id: volume.id.0,
+                meshes,
+            })
+        });
+    }
+}
+
+/// The 3D cell: mode selector, level, and the GPU panel.
+pub fn cell(app: &mut App, ui: &mut egui::Ui) {
+    let Some(study) = app.study.as_ref() else {
+        return;
+    };
+    let volume = Arc::clone(&study.volume);
+    let side = ui.available_width().min(ui.available_height());
+    let mut view = app
+        .scene3d
+        .view
+        .clone()
+        .unwrap_or_else(|| View3d::framing(&volume, side));
+    let mut surfaces = false;
+    ui.horizontal(|ui| {
+        ui.label("3D");
+        ui.selectable_value(&mut view.mode, Render3dMode::Surface, "surface");
+        ui.selectable_value(
+            &mut view.mode,
+            Render3dMode::Projection(ProjectionMode::Max),
+            "MIP",
+        );
+        ui.selectable_value(
+            &mut view.mode,
+            Render3dMode::Projection(ProjectionMode::Mean),
+            "AIP",
+        );
+        let l = ui.label("level");
+        ui.add(
+            egui::DragValue::new(&mut app.scene3d.level_hu)
+                .range(-1000.0..=3000.0)
+                .speed(5.0),
+        )
+        .labelled_by(l.id);
+        surfaces = ui
+            .add_enabled(!app.task_running(), egui::Button::new("Mesh"))
+            .on_hover_text("bone at the level, plus the visible segments")
+            .clicked();
+        if ui.button("histogram").clicked() {
+            app.push(Command::Toggle3d);
+        }
+    });
+    view.window_hu = [app.state.window_centre_hu, app.state.window_width_hu];
+    let stale = app.scene3d.volume_id != Some(volume.id.0);
+    if surfaces || (view.mode == Render3dMode::Surface && stale && !app.task_running()) {
+        app.scene3d.meshes.clear();
+        app.scene3d.volume_id = Some(volume.id.0);
+        app.push(Command::MeshSurfaces);
+    }
+    let meshes = if stale {
+        Vec::new()
+    } else {
+        app.scene3d.meshes.clone()
+    };
+    if let Some(next) = show_3d(ui, &view, &volume, &meshes) {
+        view = next;
+    }
+    app.scene3d.view = Some(view);
+}
