@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use common::{ok, run, s};
 
 #[test]

@@ -7,7 +7,6 @@
 
 mod common;
 
-
 use glam::{DMat3, DVec3};
 use hounsfield::phantom::{self, LABEL_LIVER, LABEL_TUMOUR, PhantomParams};
 use hounsfield::seg::Segmentation;

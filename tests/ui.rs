@@ -577,7 +577,9 @@ fn three_d_cell_meshes_and_draws() {
     h.run_steps(2);
     h.get_by_label("3D view").click();
     h.run_steps(2);
-    wait(&mut h, |a| !a.task_running() && !a.scene3d.meshes.is_empty());
+    wait(&mut h, |a| {
+        !a.task_running() && !a.scene3d.meshes.is_empty()
+    });
     // Bone plus the seven demo segments.
     assert_eq!(h.state().scene3d.meshes.len(), 8);
     let before = h.state().scene3d.view.clone().unwrap().camera.azimuth_deg;
@@ -589,4 +591,11 @@ fn three_d_cell_meshes_and_draws() {
     let after = h.state().scene3d.view.clone().unwrap().camera.azimuth_deg;
     assert!((after - before).abs() > 1.0, "orbit: {before} → {after}");
     h.snapshot("view3d");
+    // Volume rendering with the bone preset, cut at the crosshair.
+    h.get_by_label("VR bone").click();
+    h.get_by_label("cut at crosshair").click();
+    h.run_steps(3);
+    let v = h.state().scene3d.view.clone().unwrap();
+    assert!(v.clip_box_mm.is_some() && v.crosshair_mm.is_some());
+    h.snapshot("view3d_vr");
 }

@@ -1,6 +1,8 @@
 //! The 3D panel: an `egui_wgpu` paint callback that renders the ray-cast
-//! projection ([`super::mip`]) or the isosurface meshes
-//! ([`super::mesh_pipeline`]) of the study into an egui rect. The only file
+//! projection or composite volume rendering ([`super::mip`],
+//! [`super::transfer`]) or the isosurface meshes ([`super::mesh_pipeline`])
+//! of the study into an egui rect, clipped to an optional box, with the
+//! crosshair point as a small marker ([`super::marker`]). The only file
 //! that imports `egui_wgpu` (and, besides `ui/`, egui).
 //!
 //! `prepare` uploads what changed (the volume once per volume, meshes once
@@ -17,9 +19,11 @@ use std::sync::Arc;
 use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait, ScreenDescriptor};
 
 use super::camera::OrbitCamera;
-use super::gpu::{DEPTH_FORMAT, OFFSCREEN_FORMAT, begin_clear_pass};
-use super::mesh_pipeline::{GpuMesh, MeshRenderer};
+use super::gpu::{DEPTH_FORMAT, OFFSCREEN_FORMAT, begin_clear_pass, begin_overlay_pass};
+use super::marker::crosshair_meshes;
+use super::mesh_pipeline::{ClipBox, GpuMesh, MeshRenderer, MeshUniforms};
 use super::mip::{MipParams, MipRenderer, VolumeTexture};
+use super::transfer::TransferPreset;
 use crate::mesh::Mesh;
 use crate::project::ProjectionMode;
 use crate::volume::Volume;
@@ -35,6 +39,8 @@ pub const BONE_RGBA: [f32; 4] = [0.92, 0.86, 0.74, 1.0];
 pub enum Render3dMode {
     /// Ray-cast projection (MIP, AIP or `MinIP`).
     Projection(ProjectionMode),
+    /// Composite volume rendering with a transfer-function preset.
+    Composite(TransferPreset),
     /// The isosurface meshes.
     #[default]
     Surface,
@@ -54,6 +60,12 @@ pub struct View3d {
     pub window_hu: [f32; 2],
     /// Ray step (mm) of projections.
     pub step_mm: f64,
+    /// Clipping box (LPS mm, min and max) applied to projections, composite
+    /// renders and surfaces; `None`: no clipping.
+    pub clip_box_mm: Option<ClipBox>,
+    /// The crosshair point (LPS mm) shown as a small three-axis marker
+    /// (depth-tested against surfaces, on top of projections); `None`: hidden.
+    pub crosshair_mm: Option<[f64; 3]>,
 }
 
 impl View3d {
@@ -66,6 +78,8 @@ impl View3d {
             mode: Render3dMode::Surface,
             window_hu: [400.0, 1800.0],
             step_mm: 1.0,
+            clip_box_mm: None,
+            crosshair_mm: None,
         }
     }
 }
@@ -77,6 +91,7 @@ struct Scene3dCallback {
     params: MipParams,
     volume: Arc<Volume>,
     meshes: Vec<(Arc<Mesh>, [f32; 4])>,
+    crosshair_mm: Option<[f64; 3]>,
 }
 
 /// GPU state of the panel, kept in `egui_wgpu`'s callback resources.
@@ -88,6 +103,8 @@ struct Scene3dResources {
     blit_params: wgpu::Buffer,
     volume: Option<(Arc<Volume>, VolumeTexture, wgpu::BindGroup)>,
     meshes: Vec<(Arc<Mesh>, GpuMesh)>,
+    /// The crosshair marker of the current frame.
+    marker: Vec<GpuMesh>,
     /// Offscreen colour (and its blit bind group) and depth, at one size.
     target: Option<(
         [u32; 2],
@@ -145,6 +162,7 @@ pub fn install(render_state: &egui_wgpu::RenderState) {
         blit_params,
         volume: None,
         meshes: Vec::new(),
+        marker: Vec::new(),
         target: None,
         error: None,
     };
@@ -225,14 +243,21 @@ pub fn show_3d(
         params: MipParams {
             mode: match view.mode {
                 Render3dMode::Projection(m) => m,
-                Render3dMode::Surface => ProjectionMode::Max,
+                Render3dMode::Surface | Render3dMode::Composite(_) => ProjectionMode::Max,
             },
             step_mm: view.step_mm,
             window_centre_hu: view.window_hu[0],
             window_width_hu: view.window_hu[1],
+            composite: match view.mode {
+                Render3dMode::Composite(p) => Some(p),
+                _ => None,
+            },
+            clip_box_mm: view.clip_box_mm,
+            outside_hu: None,
         },
         volume: Arc::clone(volume),
         meshes: meshes.to_vec(),
+        crosshair_mm: view.crosshair_mm,
     };
     ui.painter()
         .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
@@ -254,6 +279,8 @@ pub fn show_3d(
             mode: view.mode,
             window_hu: view.window_hu,
             step_mm: view.step_mm,
+            clip_box_mm: view.clip_box_mm,
+            crosshair_mm: view.crosshair_mm,
             ..View3d::framing(volume, rect.width().min(rect.height()))
         };
     }
@@ -273,8 +300,17 @@ impl Scene3dResources {
         let Some((_, _, colour, depth)) = &self.target else {
             return Err("no render target".into());
         };
+        self.marker.clear();
+        if let Some(p) = frame.crosshair_mm {
+            for (m, c) in crosshair_meshes(glam::DVec3::from_array(p), &frame.camera) {
+                let g = self.mesh.upload(device, &m, c);
+                let u = MeshUniforms::new(&frame.camera, c).unlit();
+                self.mesh.prepare_with(queue, &g, &u);
+                self.marker.push(g);
+            }
+        }
         match frame.mode {
-            Render3dMode::Projection(_) => {
+            Render3dMode::Projection(_) | Render3dMode::Composite(_) => {
                 let stale = self
                     .volume
                     .as_ref()
@@ -292,8 +328,16 @@ impl Scene3dResources {
                 self.mip
                     .prepare(queue, tex, &frame.camera, &frame.params)
                     .map_err(|e| format!("{e:#}"))?;
-                let mut pass = begin_clear_pass(encoder, colour, None);
-                self.mip.draw(&mut pass, bind_group);
+                {
+                    let mut pass = begin_clear_pass(encoder, colour, None);
+                    self.mip.draw(&mut pass, bind_group);
+                }
+                if !self.marker.is_empty() {
+                    let mut pass = begin_overlay_pass(encoder, colour, depth);
+                    for m in &self.marker {
+                        self.mesh.draw(&mut pass, m);
+                    }
+                }
             }
             Render3dMode::Surface => {
                 frame.camera.validate().map_err(|e| format!("{e:#}"))?;
@@ -313,10 +357,15 @@ impl Scene3dResources {
                         .collect();
                 }
                 for (_, m) in &self.meshes {
-                    self.mesh.prepare(queue, m, &frame.camera);
+                    let u = MeshUniforms::new(&frame.camera, m.colour)
+                        .clipped(frame.params.clip_box_mm);
+                    self.mesh.prepare_with(queue, m, &u);
                 }
                 let mut pass = begin_clear_pass(encoder, colour, Some(depth));
                 for (_, m) in &self.meshes {
+                    self.mesh.draw(&mut pass, m);
+                }
+                for m in &self.marker {
                     self.mesh.draw(&mut pass, m);
                 }
             }

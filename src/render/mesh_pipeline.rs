@@ -1,7 +1,8 @@
 //! Isosurface rendering: [`crate::mesh::Mesh`]es (LPS mm vertices with
 //! outward normals) drawn with the orthographic [`OrbitCamera`], a depth
 //! buffer, and two-sided Lambert + ambient lighting from a head light, one
-//! colour per mesh (`shaders/mesh.wgsl`).
+//! colour per mesh (`shaders/mesh.wgsl`); fragments outside an optional
+//! clipping box (LPS mm) are discarded.
 
 use wgpu::util::DeviceExt;
 
@@ -30,9 +31,16 @@ pub struct MeshUniforms {
     pub colour: [f32; 4],
     /// Ambient, diffuse, padding.
     pub shading: [f32; 4],
+    /// Clipping box minimum (LPS mm).
+    pub clip_min: [f32; 4],
+    /// Clipping box maximum (LPS mm); w > 0 enables the box.
+    pub clip_max: [f32; 4],
 }
 
-const _: () = assert!(size_of::<MeshUniforms>() == 112);
+const _: () = assert!(size_of::<MeshUniforms>() == 144);
+
+/// A clipping box, LPS mm `(min, max)`.
+pub type ClipBox = ([f64; 3], [f64; 3]);
 
 impl MeshUniforms {
     /// The uniforms of a mesh of `colour` seen through `camera`.
@@ -47,7 +55,27 @@ impl MeshUniforms {
             light_dir: [light.x as f32, light.y as f32, light.z as f32, 0.0],
             colour,
             shading: [AMBIENT, DIFFUSE, 0.0, 0.0],
+            clip_min: [0.0; 4],
+            clip_max: [0.0; 4],
         }
+    }
+
+    /// These uniforms discarding fragments outside `clip` (when given).
+    #[must_use]
+    pub fn clipped(mut self, clip: Option<ClipBox>) -> Self {
+        if let Some((lo, hi)) = clip {
+            let f = |v: [f64; 3], w: f32| [v[0] as f32, v[1] as f32, v[2] as f32, w];
+            self.clip_min = f(lo, 0.0);
+            self.clip_max = f(hi, 1.0);
+        }
+        self
+    }
+
+    /// Unlit: the full colour everywhere (ambient 1, diffuse 0).
+    #[must_use]
+    pub fn unlit(mut self) -> Self {
+        self.shading = [1.0, 0.0, 0.0, 0.0];
+        self
     }
 }
 
@@ -188,8 +216,12 @@ impl MeshRenderer {
 
     /// Write the uniforms of `mesh` for `camera` (before the pass).
     pub fn prepare(&self, queue: &wgpu::Queue, mesh: &GpuMesh, camera: &OrbitCamera) {
-        let u = MeshUniforms::new(camera, mesh.colour);
-        queue.write_buffer(&mesh.uniforms, 0, bytemuck::bytes_of(&u));
+        self.prepare_with(queue, mesh, &MeshUniforms::new(camera, mesh.colour));
+    }
+
+    /// Write explicit uniforms of `mesh` (e.g. [`MeshUniforms::clipped`]).
+    pub fn prepare_with(&self, queue: &wgpu::Queue, mesh: &GpuMesh, uniforms: &MeshUniforms) {
+        queue.write_buffer(&mesh.uniforms, 0, bytemuck::bytes_of(uniforms));
     }
 
     /// Draw `mesh` (the pass needs a [`DEPTH_FORMAT`] depth attachment).
@@ -212,14 +244,45 @@ pub fn render_meshes(
     meshes: &[(&Mesh, [f32; 4])],
     camera: &OrbitCamera,
 ) -> Result<image::RgbaImage, RenderError> {
+    render_meshes_clipped(gpu, meshes, camera, None)
+}
+
+/// [`render_meshes`] discarding everything outside `clip` (LPS mm).
+pub fn render_meshes_clipped(
+    gpu: &Gpu,
+    meshes: &[(&Mesh, [f32; 4])],
+    camera: &OrbitCamera,
+    clip: Option<ClipBox>,
+) -> Result<image::RgbaImage, RenderError> {
+    render_surface_scene(gpu, meshes, camera, clip, None)
+}
+
+/// [`render_meshes_clipped`] with the crosshair marker
+/// ([`super::marker`], never clipped) at `crosshair_mm` (LPS).
+pub fn render_surface_scene(
+    gpu: &Gpu,
+    meshes: &[(&Mesh, [f32; 4])],
+    camera: &OrbitCamera,
+    clip: Option<ClipBox>,
+    crosshair_mm: Option<[f64; 3]>,
+) -> Result<image::RgbaImage, RenderError> {
     camera.validate()?;
     let renderer = MeshRenderer::new(&gpu.device, OFFSCREEN_FORMAT);
-    let uploaded: Vec<GpuMesh> = meshes
+    let mut uploaded: Vec<GpuMesh> = meshes
         .iter()
         .map(|(m, c)| renderer.upload(&gpu.device, m, *c))
         .collect();
     for m in &uploaded {
-        renderer.prepare(&gpu.queue, m, camera);
+        let u = MeshUniforms::new(camera, m.colour).clipped(clip);
+        renderer.prepare_with(&gpu.queue, m, &u);
+    }
+    if let Some(p) = crosshair_mm {
+        let p = glam::DVec3::from_array(p);
+        for (m, c) in super::marker::crosshair_meshes(p, camera) {
+            let g = renderer.upload(&gpu.device, &m, c);
+            renderer.prepare_with(&gpu.queue, &g, &MeshUniforms::new(camera, c).unlit());
+            uploaded.push(g);
+        }
     }
     gpu.render_offscreen(camera.size_px, true, |pass| {
         for m in &uploaded {

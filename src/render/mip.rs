@@ -10,6 +10,7 @@ use wgpu::util::DeviceExt;
 use super::RenderError;
 use super::camera::{OrbitCamera, bounding_radius_mm};
 use super::gpu::{Gpu, OFFSCREEN_FORMAT};
+use super::transfer::{MAX_POINTS, REFERENCE_STEP_MM, TransferPreset};
 use crate::project::ProjectionMode;
 use crate::volume::{Geometry, Volume, Voxels};
 
@@ -29,6 +30,14 @@ pub struct MipParams {
     pub window_centre_hu: f32,
     /// Window width, HU (> 0).
     pub window_width_hu: f32,
+    /// Composite volume rendering with this transfer function instead of
+    /// the projection `mode` (the window is then unused).
+    pub composite: Option<TransferPreset>,
+    /// Clipping box (LPS mm, min and max): samples outside are skipped.
+    pub clip_box_mm: Option<([f64; 3], [f64; 3])>,
+    /// Value of samples outside the volume for MIP / `MinIP` (HU), or `None`
+    /// to skip them (a ray missing the volume is black).
+    pub outside_hu: Option<f32>,
 }
 
 impl Default for MipParams {
@@ -39,6 +48,9 @@ impl Default for MipParams {
             step_mm: 0.5,
             window_centre_hu: 400.0,
             window_width_hu: 1800.0,
+            composite: None,
+            clip_box_mm: None,
+            outside_hu: None,
         }
     }
 }
@@ -59,11 +71,24 @@ pub struct MipUniforms {
     pub dims: [u32; 4],
     /// Window low HU, window width HU, image width and height px.
     pub window: [f32; 4],
-    /// Mode (0 max, 1 mean, 2 min), padding.
+    /// Mode (0 max, 1 mean, 2 min, 3 composite), transfer point count,
+    /// padding.
     pub mode: [u32; 4],
+    /// Rows of the LPS-mm-from-voxel affine (w: translation).
+    pub world_rows: [[f32; 4]; 3],
+    /// Clipping box minimum (LPS mm).
+    pub clip_min: [f32; 4],
+    /// Clipping box maximum (LPS mm); w > 0 enables the box.
+    pub clip_max: [f32; 4],
+    /// Step / reference step, outside HU, outside enabled (1), padding.
+    pub misc: [f32; 4],
+    /// HU of the transfer function's points.
+    pub tf_hu: [[f32; 4]; 2],
+    /// Linear RGBA of the transfer function's points.
+    pub tf_rgba: [[f32; 4]; MAX_POINTS],
 }
 
-const _: () = assert!(size_of::<MipUniforms>() == 112);
+const _: () = assert!(size_of::<MipUniforms>() == 368);
 
 impl MipUniforms {
     /// The uniforms of a view of `geometry` through `camera`.
@@ -98,6 +123,38 @@ impl MipUniforms {
         let v4 = |v: glam::DVec3| [v.x as f32, v.y as f32, v.z as f32, 0.0];
         let [w, h] = camera.size_px;
         let [nz, ny, nx] = geometry.dims;
+        let world = geometry.world_from_voxel();
+        let row = |r: usize| {
+            let m = world.matrix3.transpose();
+            let c = [m.x_axis, m.y_axis, m.z_axis][r];
+            [
+                c.x as f32,
+                c.y as f32,
+                c.z as f32,
+                world.translation[r] as f32,
+            ]
+        };
+        let (clip_min, clip_max) = match params.clip_box_mm {
+            Some((lo, hi)) => {
+                let ok = (0..3).all(|c| lo[c].is_finite() && hi[c].is_finite() && lo[c] <= hi[c]);
+                if !ok {
+                    return Err(RenderError::BadParams(format!(
+                        "bad clipping box {lo:?} .. {hi:?}"
+                    )));
+                }
+                let f = |v: [f64; 3], w: f32| [v[0] as f32, v[1] as f32, v[2] as f32, w];
+                (f(lo, 0.0), f(hi, 1.0))
+            }
+            None => ([0.0; 4], [0.0; 4]),
+        };
+        let ramp = params.composite.unwrap_or_default().ramp();
+        let mut tf_hu = [[0.0; 4]; 2];
+        let mut tf_rgba = [[0.0; 4]; MAX_POINTS];
+        for (i, p) in ramp.iter().take(MAX_POINTS).enumerate() {
+            tf_hu[i / 4][i % 4] = p.hu;
+            tf_rgba[i] = p.rgba;
+        }
+        let outside = params.outside_hu.filter(|o| o.is_finite());
         Ok(Self {
             origin_vox: v4(voxel_from_world.transform_point3(grid.world_of_pixel(0.0, 0.0))),
             du_vox: v4(m * (grid.u_dir * grid.mm_per_px)),
@@ -111,15 +168,27 @@ impl MipUniforms {
                 h as f32,
             ],
             mode: [
-                match params.mode {
-                    ProjectionMode::Max => 0,
-                    ProjectionMode::Mean => 1,
-                    ProjectionMode::Min => 2,
+                match (params.composite, params.mode) {
+                    (Some(_), _) => 3,
+                    (None, ProjectionMode::Max) => 0,
+                    (None, ProjectionMode::Mean) => 1,
+                    (None, ProjectionMode::Min) => 2,
                 },
-                0,
+                ramp.len().min(MAX_POINTS) as u32,
                 0,
                 0,
             ],
+            world_rows: [row(0), row(1), row(2)],
+            clip_min,
+            clip_max,
+            misc: [
+                (params.step_mm / REFERENCE_STEP_MM) as f32,
+                outside.unwrap_or(0.0),
+                if outside.is_some() { 1.0 } else { 0.0 },
+                0.0,
+            ],
+            tf_hu,
+            tf_rgba,
         })
     }
 }
@@ -313,4 +382,85 @@ pub fn render_mip(
     gpu.render_offscreen(camera.size_px, false, |pass| {
         renderer.draw(pass, &bind_group);
     })
+}
+
+/// The GPU path of [`crate::project::rotate::rotating_mip`]: the same frames
+/// (`size × size` grey bytes, frame 0 anterior, one per `step_deg` turning
+/// towards the patient's left, air outside the volume, windowed with
+/// `centre_hu`/`width_hu`), ray cast with the orbit camera at elevation 0 and
+/// azimuth = the frame angle, samples every half of the finest voxel spacing.
+/// For axial slices (the usual case) each ray's MIP is taken within the two
+/// slices nearest to its height and interpolated between them, as the CPU
+/// shear-warp does; other volumes get a plain 3D trilinear MIP.
+pub fn rotating_mip_gpu(
+    gpu: &Gpu,
+    volume: &Volume,
+    p: &crate::project::rotate::RotatingMipParams,
+) -> Result<Vec<Vec<u8>>, RenderError> {
+    let bad = |m: String| Err(RenderError::BadParams(m));
+    if !(p.step_deg.is_finite() && p.step_deg > 0.0 && p.step_deg <= 360.0) {
+        return bad(format!(
+            "step must be in (0, 360] degrees, got {}",
+            p.step_deg
+        ));
+    }
+    if p.size == 0 || p.size > 8192 || p.frame_count() > 3600 {
+        return bad(format!(
+            "size {} px or {} frames out of range",
+            p.size,
+            p.frame_count()
+        ));
+    }
+    if !p.outside_hu.is_finite() {
+        return bad(format!(
+            "outside value must be finite, got {}",
+            p.outside_hu
+        ));
+    }
+    let spacing = volume.geometry.spacing_mm.abs().min_element();
+    if !(spacing.is_finite() && spacing > 0.0) {
+        return bad(format!(
+            "bad voxel spacing {:?}",
+            volume.geometry.spacing_mm
+        ));
+    }
+    let tex = VolumeTexture::upload(&gpu.device, &gpu.queue, volume)?;
+    let renderer = MipRenderer::new(&gpu.device, OFFSCREEN_FORMAT);
+    let bind_group = renderer.bind_group(&gpu.device, &tex);
+    let side = p.size as u32;
+    // Axial slices: sample as the CPU does (the MIP within each slice,
+    // interpolated between the two nearest slices); otherwise a 3D MIP.
+    let d = volume.geometry.direction;
+    let axial = d.x_axis.z.abs() < 1e-6 && d.y_axis.z.abs() < 1e-6 && d.z_axis.z.abs() > 1e-6;
+    let params = MipParams {
+        mode: ProjectionMode::Max,
+        step_mm: spacing / 2.0,
+        window_centre_hu: p.centre_hu,
+        window_width_hu: p.width_hu,
+        composite: None,
+        clip_box_mm: None,
+        outside_hu: Some(p.outside_hu),
+    };
+    (0..p.frame_count())
+        .map(|f| {
+            let camera = OrbitCamera {
+                target_mm: volume.geometry.centre_mm(),
+                azimuth_deg: p.angle_deg(f),
+                elevation_deg: 0.0,
+                mm_per_px: crate::project::rotate::mm_per_px(&volume.geometry, p.size),
+                size_px: [side, side],
+                depth_radius_mm: 1.0,
+            };
+            let mut u = MipUniforms::new(&tex.geometry, &camera, &params)?;
+            if axial {
+                u.mode[0] = 4;
+            }
+            gpu.queue
+                .write_buffer(&renderer.uniforms, 0, bytemuck::bytes_of(&u));
+            let img = gpu.render_offscreen(camera.size_px, false, |pass| {
+                renderer.draw(pass, &bind_group);
+            })?;
+            Ok(img.pixels().map(|px| px[0]).collect())
+        })
+        .collect()
 }

@@ -2,7 +2,8 @@
 //! the 3D panel's paint callback. The only module that imports wgpu.
 //!
 //! Owns the headless device ([`gpu`]), the orbit camera ([`camera`]), the
-//! ray-cast MIP/AIP/MinIP pipeline ([`mip`]) and the mesh pipeline
+//! ray-cast MIP/AIP/MinIP and composite pipeline ([`mip`], transfer functions
+//! and the composite CPU reference in [`transfer`]) and the mesh pipeline
 //! ([`mesh_pipeline`]), and the egui paint callback of the 3D panel
 //! ([`callback`], the only file importing `egui_wgpu`). Shaders live in `shaders/*.wgsl` (embedded with
 //! `include_str!`, listed in [`SHADERS`]) and are validated by naga in
@@ -15,13 +16,18 @@
 pub mod callback;
 pub mod camera;
 pub mod gpu;
+pub mod marker;
 pub mod mesh_pipeline;
 pub mod mip;
+pub mod transfer;
 
 pub use camera::OrbitCamera;
 pub use gpu::Gpu;
-pub use mesh_pipeline::{GpuMesh, MeshRenderer, render_meshes};
-pub use mip::{MipParams, MipRenderer, VolumeTexture, render_mip};
+pub use mesh_pipeline::{
+    ClipBox, GpuMesh, MeshRenderer, render_meshes, render_meshes_clipped, render_surface_scene,
+};
+pub use mip::{MipParams, MipRenderer, VolumeTexture, render_mip, rotating_mip_gpu};
+pub use transfer::{TransferPreset, composite_cpu};
 
 /// The WGSL shaders, as `(file name, source)`.
 pub const SHADERS: [(&str, &str); 3] = [

@@ -174,32 +174,7 @@ impl Mask {
 /// Inclusive bounding box of the set voxels of a mask.
 #[allow(clippy::needless_pass_by_value)] // array views are cheap handles, passed by value as in ndarray
 fn bounding_box(m: ArrayView3<'_, bool>) -> Option<([usize; 3], [usize; 3])> {
-    let per_z: Vec<Option<[usize; 4]>> = m
-        .axis_iter(Axis(0))
-        .into_par_iter()
-        .map(|plane| {
-            let mut bb: Option<[usize; 4]> = None;
-            for ((r, c), &v) in plane.indexed_iter() {
-                if v {
-                    let b = bb.get_or_insert([r, r, c, c]);
-                    b[0] = b[0].min(r);
-                    b[1] = b[1].max(r);
-                    b[2] = b[2].min(c);
-                    b[3] = b[3].max(c);
-                }
-            }
-            bb
-        })
-        .collect();
-    let mut out: Option<([usize; 3], [usize; 3])> = None;
-    for (z, bb) in per_z.iter().enumerate() {
-        if let Some([r0, r1, c0, c1]) = *bb {
-            let o = out.get_or_insert(([z, r0, c0], [z, r1, c1]));
-            o.0 = [o.0[0].min(z), o.0[1].min(r0), o.0[2].min(c0)];
-            o.1 = [o.1[0].max(z), o.1[1].max(r1), o.1[2].max(c1)];
-        }
-    }
-    out
+    crate::morph::ops::bounding_box(m)
 }
 
 /// One segment: what it is, how to draw it, and where it is.

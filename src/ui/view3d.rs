@@ -11,6 +11,7 @@ use super::seg_panel::TaskDone;
 use crate::mesh::{self, McControl, McParams, Mesh};
 use crate::project::ProjectionMode;
 use crate::render::callback::{BONE_RGBA, Render3dMode, View3d, show_3d};
+use crate::render::transfer::TransferPreset;
 
 /// What the 3D cell holds besides its camera.
 pub struct Scene3d {
@@ -22,6 +23,10 @@ pub struct Scene3d {
     pub volume_id: Option<u64>,
     /// Level of the bone surface in HU.
     pub level_hu: f32,
+    /// Cut away everything anterior to the crosshair.
+    pub cut_at_crosshair: bool,
+    /// Show the crosshair point.
+    pub show_crosshair: bool,
 }
 
 impl Default for Scene3d {
@@ -31,6 +36,8 @@ impl Default for Scene3d {
             meshes: Vec::new(),
             volume_id: None,
             level_hu: 350.0,
+            cut_at_crosshair: false,
+            show_crosshair: true,
         }
     }
 }
@@ -94,6 +101,28 @@ impl App {
     }
 }
 
+/// LPS box (min, max) of the voxel centres of a grid.
+fn world_bounds(g: &crate::volume::Geometry) -> ([f64; 3], [f64; 3]) {
+    let [nz, nr, nc] = g.dims;
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for corner in 0..8u8 {
+        let pick = |bit: u8, n: usize| {
+            if corner & bit == 0 {
+                0.0
+            } else {
+                n.saturating_sub(1) as f64
+            }
+        };
+        let w = g.world_of_voxel(glam::DVec3::new(pick(1, nc), pick(2, nr), pick(4, nz)));
+        for (k, v) in w.to_array().into_iter().enumerate() {
+            lo[k] = lo[k].min(v);
+            hi[k] = hi[k].max(v);
+        }
+    }
+    (lo, hi)
+}
+
 /// The 3D cell: mode selector, level, and the GPU panel.
 pub fn cell(app: &mut App, ui: &mut egui::Ui) {
     let Some(study) = app.study.as_ref() else {
@@ -120,6 +149,15 @@ pub fn cell(app: &mut App, ui: &mut egui::Ui) {
             Render3dMode::Projection(ProjectionMode::Mean),
             "AIP",
         );
+        for p in TransferPreset::ALL {
+            ui.selectable_value(
+                &mut view.mode,
+                Render3dMode::Composite(p),
+                format!("VR {}", p.label()),
+            );
+        }
+    });
+    ui.horizontal(|ui| {
         let l = ui.label("level");
         ui.add(
             egui::DragValue::new(&mut app.scene3d.level_hu)
@@ -131,9 +169,18 @@ pub fn cell(app: &mut App, ui: &mut egui::Ui) {
             .add_enabled(!app.task_running(), egui::Button::new("Mesh"))
             .on_hover_text("bone at the level, plus the visible segments")
             .clicked();
+        ui.checkbox(&mut app.scene3d.cut_at_crosshair, "cut at crosshair")
+            .on_hover_text("remove everything anterior to the crosshair");
+        ui.checkbox(&mut app.scene3d.show_crosshair, "crosshair");
         if ui.button("histogram").clicked() {
             app.push(Command::Toggle3d);
         }
+    });
+    let c = app.state.crosshair_mm;
+    view.crosshair_mm = app.scene3d.show_crosshair.then(|| c.to_array());
+    view.clip_box_mm = app.scene3d.cut_at_crosshair.then(|| {
+        let (lo, hi) = world_bounds(&volume.geometry);
+        ([lo[0], c.y, lo[2]], hi)
     });
     view.window_hu = [app.state.window_centre_hu, app.state.window_width_hu];
     let stale = app.scene3d.volume_id != Some(volume.id.0);
