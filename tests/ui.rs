@@ -591,6 +591,30 @@ fn three_d_cell_meshes_and_draws() {
     let after = h.state().scene3d.view.clone().unwrap().camera.azimuth_deg;
     assert!((after - before).abs() > 1.0, "orbit: {before} → {after}");
     h.snapshot("view3d");
+    // Right drag pans: the target moves, the angles stay.
+    let target = h.state().scene3d.view.clone().unwrap().camera.target_mm;
+    for (pos, pressed) in [
+        (c, true),
+        (c + egui::vec2(30.0, 10.0), true),
+        (c + egui::vec2(30.0, 10.0), false),
+    ] {
+        h.event(Event::PointerMoved(pos));
+        h.run_steps(1);
+        h.event(Event::PointerButton {
+            pos,
+            button: PointerButton::Secondary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+        h.run_steps(1);
+    }
+    let v = h.state().scene3d.view.clone().unwrap();
+    assert!(
+        (v.camera.target_mm - target).length() > 1.0,
+        "pan: {target} → {}",
+        v.camera.target_mm
+    );
+    assert!((v.camera.azimuth_deg - after).abs() < 1e-9);
     // Volume rendering with the bone preset, cut at the crosshair.
     h.get_by_label("VR bone").click();
     h.get_by_label("cut at crosshair").click();

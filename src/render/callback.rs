@@ -263,7 +263,15 @@ pub fn show_3d(
         .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
     let mut next = view.clone();
     let drag = response.drag_delta();
-    if drag != egui::Vec2::ZERO {
+    let panning = response.dragged_by(egui::PointerButton::Secondary)
+        || response.dragged_by(egui::PointerButton::Middle);
+    if drag != egui::Vec2::ZERO && panning {
+        // The picture follows the pointer: move the target the other way.
+        let grid = view.camera.ray_grid();
+        let (dx, dy) = (f64::from(drag.x), f64::from(drag.y));
+        next.camera.target_mm =
+            view.camera.target_mm - (grid.u_dir * dx + grid.v_dir * dy) * view.mm_per_point;
+    } else if drag != egui::Vec2::ZERO {
         next.camera.azimuth_deg = (view.camera.azimuth_deg - f64::from(drag.x) * 0.5) % 360.0;
         next.camera.elevation_deg =
             (view.camera.elevation_deg + f64::from(drag.y) * 0.5).clamp(-89.0, 89.0);
