@@ -263,3 +263,62 @@ fn mesh_cli_level_and_segment() {
     ]);
     assert!(!out.status.success());
 }
+
+/// `mip-gif --gpu` renders the same frames as the CPU path (within one grey
+/// level), and refuses `--seg` (no fusion on the GPU path).
+#[test]
+fn mip_gif_gpu_path_matches_the_cpu_path() {
+    let tmp = common::tempdir();
+    let series = tmp.path().join("series");
+    let labels = tmp.path().join("labels.nii.gz");
+    ok(&[
+        "phantom",
+        "--out",
+        s(&series),
+        "--dims",
+        "24,48,48",
+        "--labels",
+        s(&labels),
+    ]);
+    let decode = |p: &std::path::Path| -> Vec<Vec<u8>> {
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let mut d = opts.read_info(std::fs::File::open(p).unwrap()).unwrap();
+        let mut frames = Vec::new();
+        while let Some(f) = d.read_next_frame().unwrap() {
+            frames.push(f.buffer.chunks(4).map(|c| c[0]).collect());
+        }
+        frames
+    };
+    let cpu = tmp.path().join("cpu.gif");
+    let gpu = tmp.path().join("gpu.gif");
+    let args = ["--step", "30", "--size", "96"];
+    ok(&[&["mip-gif", s(&series), "--out", s(&cpu)][..], &args].concat());
+    ok(&[
+        &["mip-gif", s(&series), "--gpu", "--out", s(&gpu)][..],
+        &args,
+    ]
+    .concat());
+    let (a, b) = (decode(&cpu), decode(&gpu));
+    assert_eq!(a.len(), 12);
+    assert_eq!(a.len(), b.len());
+    for (fa, fb) in a.iter().zip(&b) {
+        let worst = fa
+            .iter()
+            .zip(fb)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap();
+        assert!(worst <= 2, "GPU frame differs by {worst} grey levels");
+    }
+    let out = run(&[
+        "mip-gif",
+        s(&series),
+        "--gpu",
+        "--seg",
+        s(&labels),
+        "--out",
+        s(&gpu),
+    ]);
+    assert!(!out.status.success());
+}

@@ -621,5 +621,16 @@ fn three_d_cell_meshes_and_draws() {
     h.run_steps(3);
     let v = h.state().scene3d.view.clone().unwrap();
     assert!(v.clip_box_mm.is_some() && v.crosshair_mm.is_some());
+    // The clip box editor: on, starting at the volume's bounds.
+    h.get_by_label("cut at crosshair").click();
+    h.get_by_label("clip box (mm)").click();
+    h.run_steps(2);
+    let (lo, hi) = h.state().scene3d.clip_box_mm.unwrap();
+    assert!((0..3).all(|k| lo[k] < hi[k]));
+    assert_eq!(
+        h.state().scene3d.view.clone().unwrap().clip_box_mm,
+        Some((lo, hi))
+    );
+    h.get_by_label("VR bone").click();
     h.snapshot("view3d_vr");
 }

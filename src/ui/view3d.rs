@@ -25,6 +25,8 @@ pub struct Scene3d {
     pub level_hu: f32,
     /// Cut away everything anterior to the crosshair.
     pub cut_at_crosshair: bool,
+    /// A clipping box (LPS min, max in mm) edited in the cell.
+    pub clip_box_mm: Option<([f64; 3], [f64; 3])>,
     /// Show the crosshair point.
     pub show_crosshair: bool,
 }
@@ -37,6 +39,7 @@ impl Default for Scene3d {
             volume_id: None,
             level_hu: 350.0,
             cut_at_crosshair: false,
+            clip_box_mm: None,
             show_crosshair: true,
         }
     }
@@ -123,6 +126,31 @@ fn world_bounds(g: &crate::volume::Geometry) -> ([f64; 3], [f64; 3]) {
     (lo, hi)
 }
 
+/// The clipping box: on/off and its six faces in LPS mm.
+fn clip_box_row(app: &mut App, ui: &mut egui::Ui, g: &crate::volume::Geometry) {
+    ui.horizontal_wrapped(|ui| {
+        let mut on = app.scene3d.clip_box_mm.is_some();
+        if ui.checkbox(&mut on, "clip box (mm)").changed() {
+            app.scene3d.clip_box_mm = on.then(|| world_bounds(g));
+        }
+        let Some((lo, hi)) = app.scene3d.clip_box_mm.as_mut() else {
+            return;
+        };
+        for (k, axis) in ["x", "y", "z"].into_iter().enumerate() {
+            let l = ui.label(axis);
+            ui.add(egui::DragValue::new(&mut lo[k]).speed(1.0).max_decimals(0))
+                .labelled_by(l.id)
+                .on_hover_text(format!("{axis} from (LPS mm)"));
+            ui.add(egui::DragValue::new(&mut hi[k]).speed(1.0).max_decimals(0))
+                .labelled_by(l.id)
+                .on_hover_text(format!("{axis} to (LPS mm)"));
+            if lo[k] > hi[k] {
+                std::mem::swap(&mut lo[k], &mut hi[k]);
+            }
+        }
+    });
+}
+
 /// The 3D cell: mode selector, level, and the GPU panel.
 pub fn cell(app: &mut App, ui: &mut egui::Ui) {
     let Some(study) = app.study.as_ref() else {
@@ -176,12 +204,15 @@ pub fn cell(app: &mut App, ui: &mut egui::Ui) {
             app.push(Command::Toggle3d);
         }
     });
+    clip_box_row(app, ui, &volume.geometry);
     let c = app.state.crosshair_mm;
     view.crosshair_mm = app.scene3d.show_crosshair.then(|| c.to_array());
-    view.clip_box_mm = app.scene3d.cut_at_crosshair.then(|| {
+    view.clip_box_mm = if app.scene3d.cut_at_crosshair {
         let (lo, hi) = world_bounds(&volume.geometry);
-        ([lo[0], c.y, lo[2]], hi)
-    });
+        Some(([lo[0], c.y, lo[2]], hi))
+    } else {
+        app.scene3d.clip_box_mm
+    };
     view.window_hu = [app.state.window_centre_hu, app.state.window_width_hu];
     let stale = app.scene3d.volume_id != Some(volume.id.0);
     if surfaces || (view.mode == Render3dMode::Surface && stale && !app.task_running()) {
