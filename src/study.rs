@@ -230,18 +230,23 @@ pub fn open_segmentation(
     Ok(dicom::seg::place_seg(&obj, grid, &name)?)
 }
 
+/// Reads a label-map file on its own grid: NRRD (`.nrrd`, `.nhdr`), else NIfTI.
+pub fn read_label_map_file(path: &Path) -> Result<crate::io::ImageVolume, crate::io::IoError> {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+    if matches!(ext.as_deref(), Some("nrrd" | "nhdr")) {
+        crate::io::nrrd::read_nrrd(path)
+    } else {
+        crate::io::nifti::read_nifti(path)
+    }
+}
+
 /// Opens a NIfTI/NRRD label map for a CT on `geometry` (placed on the CT
 /// grid through its affine, nearest neighbour).
 pub fn open_label_map(path: &Path, geometry: &Geometry) -> Result<Segmentation, OpenSegError> {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase());
-    let image = if matches!(ext.as_deref(), Some("nrrd" | "nhdr")) {
-        crate::io::nrrd::read_nrrd(path)?
-    } else {
-        crate::io::nifti::read_nifti(path)?
-    };
+    let image = read_label_map_file(path)?;
     Ok(crate::seg::place::place_label_map(
         &image,
         geometry,

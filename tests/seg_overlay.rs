@@ -103,12 +103,11 @@ fn real_liver_nrrd_on_its_ct() {
 
 use common::{ok, run, s};
 
-#[test]
-#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
-fn seg_cli_info_stats_convert_overlay() {
-    let tmp = common::tempdir();
-    let series = tmp.path().join("series");
-    let labels = tmp.path().join("labels.nii.gz");
+/// Writes the 24×48×48 phantom as a DICOM series and its labels as NIfTI
+/// under `dir` (through the CLI); returns both paths.
+fn phantom_series_and_labels(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let series = dir.join("series");
+    let labels = dir.join("labels.nii.gz");
     ok(&[
         "phantom",
         "--out",
@@ -118,6 +117,14 @@ fn seg_cli_info_stats_convert_overlay() {
         "--labels",
         s(&labels),
     ]);
+    (series, labels)
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, step by step
+fn seg_cli_info_stats_convert_overlay() {
+    let tmp = common::tempdir();
+    let (series, labels) = phantom_series_and_labels(tmp.path());
     let info = ok(&["seg", "info", s(&labels)]);
     assert!(
         info.contains("label map") && info.contains("voxels"),
@@ -223,17 +230,7 @@ fn seg_cli_info_stats_convert_overlay() {
 #[test]
 fn mesh_cli_level_and_segment() {
     let tmp = common::tempdir();
-    let series = tmp.path().join("series");
-    let labels = tmp.path().join("labels.nii.gz");
-    ok(&[
-        "phantom",
-        "--out",
-        s(&series),
-        "--dims",
-        "24,48,48",
-        "--labels",
-        s(&labels),
-    ]);
+    let (series, labels) = phantom_series_and_labels(tmp.path());
     let bone = tmp.path().join("bone.ply");
     ok(&["mesh", s(&series), "--level", "350", "--out", s(&bone)]);
     let m = hounsfield::mesh::write::read_mesh(&bone).unwrap();
@@ -269,17 +266,7 @@ fn mesh_cli_level_and_segment() {
 #[test]
 fn mip_gif_gpu_path_matches_the_cpu_path() {
     let tmp = common::tempdir();
-    let series = tmp.path().join("series");
-    let labels = tmp.path().join("labels.nii.gz");
-    ok(&[
-        "phantom",
-        "--out",
-        s(&series),
-        "--dims",
-        "24,48,48",
-        "--labels",
-        s(&labels),
-    ]);
+    let (series, labels) = phantom_series_and_labels(tmp.path());
     let decode = |p: &std::path::Path| -> Vec<Vec<u8>> {
         let mut opts = gif::DecodeOptions::new();
         opts.set_color_output(gif::ColorOutput::RGBA);

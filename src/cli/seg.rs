@@ -145,15 +145,7 @@ fn load_both(input: &SeriesAndSeg) -> anyhow::Result<(Loaded, Segmentation)> {
 
 fn run_info(a: &SegInfoArgs) -> anyhow::Result<()> {
     if study::is_label_map_file(&a.file) {
-        let ext = a
-            .file
-            .extension()
-            .map(|e| e.to_string_lossy().to_lowercase());
-        let img = if matches!(ext.as_deref(), Some("nrrd" | "nhdr")) {
-            crate::io::nrrd::read_nrrd(&a.file)?
-        } else {
-            crate::io::nifti::read_nifti(&a.file)?
-        };
+        let img = study::read_label_map_file(&a.file)?;
         let values = crate::seg::place::label_values(&img.data)?;
         let g = &img.geometry;
         println!("label map {}", a.file.display());
