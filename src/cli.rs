@@ -24,6 +24,7 @@ mod mesh;
 mod mip_gif;
 mod montage;
 mod project;
+mod register;
 mod scan_table;
 mod seg;
 mod segment;
@@ -35,6 +36,7 @@ pub use mip_gif::MipGifArgs;
 pub use montage::MontageArgs;
 pub use project::ProjectArgs;
 pub use seg::SegArgs;
+pub use register::RegisterArgs;
 pub use segment::SegmentArgs;
 pub use survey::SurveyArgs;
 pub use tags::TagsArgs;
@@ -83,6 +85,10 @@ pub enum Command {
     /// A table of every series in a folder, consistency checks and
     /// intensity histograms.
     Survey(SurveyArgs),
+    /// Register a moving series onto a fixed one (rigid, optional scale;
+    /// mutual information, NCC or SSD): transform JSON, resampled series,
+    /// mask transfer and overlap.
+    Register(RegisterArgs),
     /// Open the viewer on a folder, file or DICOMDIR (no path: the demo).
     View(ViewArgs),
 }
@@ -238,6 +244,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Seg(a) => seg::run_seg(&a),
         Command::Segment(a) => segment::run_segment(&a),
         Command::Survey(a) => survey::run_survey(&a),
+        Command::Register(a) => register::run_register(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }
 }

@@ -28,6 +28,7 @@ pub mod morph;
 pub mod mpr;
 pub mod phantom;
 pub mod project;
+pub mod register;
 pub mod render;
 pub mod seg;
 pub mod segment;

@@ -25,7 +25,7 @@
 //!   noise comes from a splitmix64 stream seeded per slice.
 
 mod anatomy;
-mod rng;
+pub(crate) mod rng;
 mod shapes;
 #[cfg(test)]
 mod tests;

@@ -174,6 +174,17 @@ impl Sample for f32 {
     }
 }
 
+impl Sample for u16 {
+    #[inline]
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+    #[inline]
+    fn from_f32(v: f32) -> Self {
+        v.round().clamp(0.0, 65535.0) as u16
+    }
+}
+
 impl Sample for u8 {
     #[inline]
     fn to_f32(self) -> f32 {
