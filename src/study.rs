@@ -40,6 +40,20 @@ pub struct Study {
     pub histogram: Histogram,
     /// Seconds from the start of loading to the volume being ready.
     pub load_s: f64,
+    /// A moving series registered onto this study (shown fused), if any.
+    pub registered: Option<Arc<Registered>>,
+}
+
+/// A moving series registered onto a study's grid.
+#[derive(Debug)]
+pub struct Registered {
+    /// Name of the moving series.
+    pub name: String,
+    /// The moving series resampled onto the study's grid through the
+    /// transform.
+    pub moved: Volume,
+    /// The registration that placed it.
+    pub registration: crate::register::Registration,
 }
 
 fn histogram_of(volume: &Volume) -> Histogram {
@@ -70,6 +84,7 @@ pub fn demo() -> Study {
         report: None,
         slice_files: vec![None; nz],
         load_s: t.elapsed().as_secs_f64(),
+        registered: None,
     }
 }
 
@@ -135,6 +150,7 @@ pub fn first_slice(info: &SeriesInfo) -> Option<Study> {
         report: None,
         slice_files: vec![path],
         load_s: t.elapsed().as_secs_f64(),
+        registered: None,
     })
 }
 
@@ -175,6 +191,7 @@ pub fn load(info: &SeriesInfo, control: &LoadControl) -> Result<Study, dicom::Di
         report: Some(loaded.report),
         slice_files,
         load_s,
+        registered: None,
     })
 }
 
@@ -301,4 +318,29 @@ mod tests {
             s.volume.voxels.len() as u64
         );
     }
+}
+
+/// A volume from a path, for a second series (e.g. the moving series of a
+/// registration): a NIfTI/NRRD file, or the first loadable DICOM series
+/// under a folder/file/DICOMDIR. Returns a display name and the volume.
+pub fn open_volume(path: &Path, control: &LoadControl) -> Result<(String, Volume), String> {
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    if path.is_file() && is_label_map_file(path) {
+        let image = read_label_map_file(path).map_err(|e| format!("{file_name}: {e}"))?;
+        return Ok((file_name, image.into_volume()));
+    }
+    let report = dicom::scan(&[path.to_path_buf()]);
+    let info = report
+        .series
+        .iter()
+        .find(|s| s.layout.is_ok())
+        .ok_or_else(|| format!("{file_name}: no loadable CT series"))?;
+    let study = load(info, control).map_err(|e| format!("{file_name}: {e}"))?;
+    Ok((
+        study.name,
+        Arc::try_unwrap(study.volume).unwrap_or_else(|v| (*v).clone()),
+    ))
 }

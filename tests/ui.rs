@@ -634,3 +634,54 @@ fn three_d_cell_meshes_and_draws() {
     h.get_by_label("VR bone").click();
     h.snapshot("view3d_vr");
 }
+
+/// Registration from the window: the demo registered with a synthetic moved
+/// copy of itself (known transform) as a background task with a live metric
+/// trace; the result fused into the slice views (checkerboard snapshot, then
+/// magenta/green), and the transform saved as JSON.
+#[test]
+fn registration_job_and_fused_view() {
+    let dir = common::tempdir();
+    let (app, _cfg) = app_with(FixedPicker {
+        save_dir: Some(dir.path().to_path_buf()),
+        ..FixedPicker::default()
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    {
+        let r = &mut h.state_mut().registration;
+        r.open = true;
+        // a coarser working grid keeps the debug-build test quick
+        r.spacing_mm = 3.0;
+        r.samples = 40_000;
+    }
+    h.run_steps(2);
+    h.get_by_label("Register").click();
+    wait(&mut h, |a| !a.task_running() && a.message.is_some());
+    let m = h.state().message.clone().unwrap();
+    assert!(!m.is_error, "{m:?}");
+    assert!(m.text.contains("TRE mean"), "{}", m.text);
+    let reg = h.state().study.as_ref().unwrap().registered.clone().expect("registered");
+    let (_, angle) = reg.registration.transform.axis_angle_deg();
+    assert!((angle - 8.0).abs() < 0.3, "angle {angle}");
+    let t = reg.registration.transform.translation_mm;
+    assert!((t - glam::DVec3::new(12.0, -7.0, 5.0)).length() < 0.5, "{t}");
+    let trace = h.state().registration.trace.lock().unwrap().clone();
+    assert!(trace.len() > 10 && trace.iter().any(|&(level, _)| level == 2));
+    assert!(trace.last().unwrap().1 < trace[0].1, "the cost fell");
+    h.get_by_label("checkerboard").click();
+    h.state_mut().state.show_labels = false;
+    h.run_steps(3);
+    h.snapshot("registration_checkerboard");
+    h.get_by_label("magenta/green").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().state.fusion.mode,
+        hounsfield::mpr::fusion::FusionMode::MagentaGreen
+    );
+    h.get_by_label("Save transform...").click();
+    h.run_steps(2);
+    let json = std::fs::read_to_string(dir.path().join("transform.json")).expect("saved");
+    let (_, back) = hounsfield::register::TransformFile::parse(&json).expect("parses");
+    assert!((back.translation_mm - t).length() < 1e-9);
+}

@@ -42,6 +42,7 @@
 //! [`Volume`]: crate::volume::Volume
 
 mod kernels;
+pub mod fusion;
 pub mod labels;
 mod plane;
 mod reslice;

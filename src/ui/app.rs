@@ -89,6 +89,8 @@ pub struct App {
     pub show_gif_window: bool,
     /// Its settings.
     pub gif_settings: super::animation::GifSettings,
+    /// The registration window.
+    pub registration: super::registration::RegistrationUi,
     /// Segmentation files offered for the scan (cached per scanned path).
     pub(crate) seg_candidates: Option<(Option<PathBuf>, Vec<PathBuf>)>,
     /// Segmentation, export and analysis work on the loaded study.
@@ -139,6 +141,7 @@ impl App {
             scene3d: super::view3d::Scene3d::default(),
             mesh_settings: super::mesh_export::MeshSettings::default(),
             gif_settings: super::animation::GifSettings::default(),
+            registration: super::registration::RegistrationUi::default(),
             caches: Default::default(),
             commands: Vec::new(),
             picker,
@@ -506,6 +509,7 @@ impl App {
         let ctx = ui.ctx().clone();
         super::survey_panel::window(self, &ctx);
         super::animation::window(self, &ctx);
+        super::registration::window(self, &ctx);
         super::mesh_export::window(self, &ctx);
         panels::menu_bar(self, ui);
         panels::status_bar(self, ui);

@@ -22,6 +22,7 @@ pub mod mesh_export;
 pub mod panels;
 pub mod picker;
 pub mod recent;
+pub mod registration;
 pub mod seg_panel;
 pub mod state;
 pub mod survey_panel;

@@ -90,6 +90,10 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                     app.show_survey = true;
                     ui.close();
                 }
+                if ui.button("Registration…").clicked() {
+                    app.registration.open = true;
+                    ui.close();
+                }
                 ui.checkbox(&mut app.state.show_crosshair, "Crosshair");
                 ui.checkbox(&mut app.state.show_info_overlay, "Patient/study overlay");
                 ui.checkbox(&mut app.state.show_labels, "Segmentation overlay");

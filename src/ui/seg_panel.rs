@@ -18,6 +18,8 @@ use crate::study;
 
 /// What a finished task hands back to the app.
 pub enum TaskDone {
+    /// A moving series registered onto the study, with a note.
+    Registered(Box<crate::study::Registered>, String),
     /// A segmentation placed on the study's grid, with its statistics.
     Segmentation(Segmentation, Vec<SegmentStats>),
     /// A file was written (message for the status bar).
@@ -131,6 +133,7 @@ impl App {
                 self.info(format!("{src}: {n} segments"));
             }
             Ok(TaskDone::Written(msg)) => self.info(msg),
+            Ok(TaskDone::Registered(r, note)) => self.take_registration(r, note),
             Ok(TaskDone::Surfaces { volume_id, meshes }) => {
                 if self.scene3d.volume_id == Some(volume_id) {
                     let triangles: usize = meshes.iter().map(|(m, _)| m.triangles.len()).sum();

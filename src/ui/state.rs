@@ -99,6 +99,8 @@ pub struct ViewerState {
     pub slab_mm: f32,
     /// The view the keyboard scrolls (last hovered).
     pub active: ViewAxis,
+    /// How a registered moving series is fused into the slice views.
+    pub fusion: crate::mpr::fusion::FusionStyle,
 }
 
 impl Default for ViewerState {
@@ -118,6 +120,7 @@ impl Default for ViewerState {
             interpolation: Interpolation::Nearest,
             slab_mm: 0.0,
             active: ViewAxis::Axial,
+            fusion: crate::mpr::fusion::FusionStyle::default(),
         }
     }
 }

@@ -134,8 +134,12 @@ fn refresh(
             mode as u64 + 1,
         ]
     };
+    let fused = study
+        .registered
+        .as_deref()
+        .filter(|_| state.fusion.visible && mode.projection().is_none());
     let key = ViewKey {
-        volume: study.volume.id.0,
+        volume: fusion_fingerprint(study, fused, state),
         origin_bits,
         window: [
             state.window_centre_hu.to_bits(),
@@ -171,7 +175,10 @@ fn refresh(
                 }
             }
         };
-        let image = ColorImage::from_gray([w, h], &cache.buf);
+        let image = match fused {
+            Some(r) => fused_image(r, plane, state, &cache.buf),
+            None => ColorImage::from_gray([w, h], &cache.buf),
+        };
         match &mut cache.texture {
             Some(t) => t.set(image, TextureOptions::NEAREST),
             None => {
@@ -186,6 +193,50 @@ fn refresh(
         cache.key = Some(key);
     }
     refresh_labels(ui, axis, study, state, plane, cache, key);
+}
+
+/// The texture key's volume part: the study's volume, and with a fusion
+/// the moving volume and the fusion style.
+fn fusion_fingerprint(
+    study: &Study,
+    fused: Option<&crate::study::Registered>,
+    state: &ViewerState,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let Some(r) = fused else {
+        return study.volume.id.0;
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    study.volume.id.0.hash(&mut h);
+    r.moved.id.0.hash(&mut h);
+    state.fusion.mode.hash(&mut h);
+    state.fusion.blend.to_bits().hash(&mut h);
+    state.fusion.checker_px.hash(&mut h);
+    h.finish()
+}
+
+/// The fixed slice (`fixed_grey`) fused with the same slice of the
+/// registered moving series, both in the viewer's window.
+fn fused_image(
+    r: &crate::study::Registered,
+    plane: &SlicePlane,
+    state: &ViewerState,
+    fixed_grey: &[u8],
+) -> ColorImage {
+    let [w, h] = plane.size;
+    let mut moving = Vec::new();
+    mpr::reslice_window_u8(
+        &r.moved,
+        plane,
+        state.interpolation,
+        state.window_centre_hu,
+        state.window_width_hu,
+        &mut moving,
+    );
+    match mpr::fusion::fuse_rgba(fixed_grey, &moving, w, h, &state.fusion) {
+        Some(rgba) => ColorImage::from_rgba_unmultiplied([w, h], &rgba),
+        None => ColorImage::from_gray([w, h], fixed_grey),
+    }
 }
 
 /// A cheap fingerprint of the overlay inputs (segmentation identity and style).

@@ -1,0 +1,476 @@
+//! The registration window (View ▸ Registration…): the study shown is the
+//! fixed series; the moving series is another series of the scan, a file or
+//! folder, or a synthetic moved copy with a known transform. The
+//! registration runs as a background task with progress, cancel and a live
+//! plot of the metric; the result is fused into the three slice views
+//! (blend, checkerboard, magenta/green) and can be saved.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use egui::{Color32, Pos2, Sense, Stroke, Vec2};
+use glam::DVec3;
+
+use super::app::App;
+use super::seg_panel::TaskDone;
+use crate::dicom::LoadControl;
+use crate::mpr::fusion::FusionMode;
+use crate::register::apply::{moved_copy, resample_moving};
+use crate::register::{
+    Control, Feature, Metric, Progress, RegisterParams, RigidTransform, ScaleModel, register,
+    target_error_mm,
+};
+use crate::study::Registered;
+
+/// Where the moving series comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MovingSource {
+    /// Series `i` of the current scan.
+    Series(usize),
+    /// A file or folder.
+    Path(PathBuf),
+    /// The study itself moved by a known transform, with noise and another
+    /// contrast (to try the method and check its accuracy).
+    Synthetic,
+}
+
+/// Metric choice in the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricChoice {
+    /// Mattes mutual information.
+    Mi,
+    /// Normalised cross-correlation.
+    Ncc,
+    /// Mean squared difference.
+    Ssd,
+}
+
+/// State of the registration window.
+#[derive(Clone, Debug)]
+pub struct RegistrationUi {
+    /// The window is open.
+    pub open: bool,
+    /// The moving series.
+    pub source: MovingSource,
+    /// Metric.
+    pub metric: MetricChoice,
+    /// MI bins.
+    pub bins: usize,
+    /// Scale model.
+    pub scale: ScaleModel,
+    /// Compare gradient magnitudes instead of intensities.
+    pub gradient: bool,
+    /// Working spacing (mm).
+    pub spacing_mm: f64,
+    /// Samples per level.
+    pub samples: usize,
+    /// `(level, cost)` of every iteration of the running (or last) job.
+    pub trace: Arc<Mutex<Vec<(usize, f64)>>>,
+}
+
+impl Default for RegistrationUi {
+    fn default() -> Self {
+        Self {
+            open: false,
+            source: MovingSource::Synthetic,
+            metric: MetricChoice::Mi,
+            bins: 50,
+            scale: ScaleModel::None,
+            gradient: false,
+            spacing_mm: 1.0,
+            samples: 100_000,
+            trace: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+}
+
+impl RegistrationUi {
+    fn params(&self) -> RegisterParams {
+        RegisterParams {
+            metric: match self.metric {
+                MetricChoice::Mi => Metric::MutualInformation { bins: self.bins },
+                MetricChoice::Ncc => Metric::Ncc,
+                MetricChoice::Ssd => Metric::Ssd,
+            },
+            feature: if self.gradient {
+                Feature::GradientMagnitude
+            } else {
+                Feature::Intensity
+            },
+            scale_model: self.scale,
+            spacing_mm: self.spacing_mm,
+            samples_per_level: self.samples,
+            ..RegisterParams::default()
+        }
+    }
+}
+
+/// The known motion of the synthetic moving series: 8° about (1, 2, 3) and
+/// (12, −7, 5) mm about the volume centre.
+pub fn synthetic_motion(centre_mm: DVec3) -> RigidTransform {
+    RigidTransform {
+        centre_mm,
+        rotation_rad: DVec3::new(1.0, 2.0, 3.0) / 14f64.sqrt() * 8f64.to_radians(),
+        translation_mm: DVec3::new(12.0, -7.0, 5.0),
+        ..RigidTransform::identity(centre_mm, ScaleModel::None)
+    }
+}
+
+impl App {
+    /// Start registering the chosen moving series onto the study shown.
+    pub fn start_registration(&mut self) {
+        let Some(s) = &self.study else {
+            self.error("open the fixed series first");
+            return;
+        };
+        let fixed = Arc::clone(&s.volume);
+        let ui = &self.registration;
+        let params = ui.params();
+        let source = match &ui.source {
+            MovingSource::Series(i) => match self.scan.as_ref().and_then(|(_, r)| r.series.get(*i))
+            {
+                Some(info) => Source::Info(Box::new(info.clone())),
+                None => {
+                    self.error("choose a moving series");
+                    return;
+                }
+            },
+            MovingSource::Path(p) => Source::Path(p.clone()),
+            MovingSource::Synthetic => Source::Synthetic,
+        };
+        let trace = Arc::clone(&ui.trace);
+        if let Ok(mut t) = trace.lock() {
+            t.clear();
+        }
+        self.start_task("Registering".to_owned(), move |c| {
+            let progress = |d: usize, t: usize| c.set_progress(d, t);
+            let load = LoadControl {
+                progress: Some(&progress),
+                cancel: Some(c.cancel_flag()),
+            };
+            let mut truth = None;
+            c.set_note("loading the moving series");
+            let (name, moving) = match source {
+                Source::Info(info) => {
+                    let st = crate::study::load(&info, &load).map_err(|e| e.to_string())?;
+                    (st.name, (*st.volume).clone())
+                }
+                Source::Path(p) => crate::study::open_volume(&p, &load)?,
+                Source::Synthetic => {
+                    let m = synthetic_motion(fixed.geometry.centre_mm()).moving_from_fixed();
+                    truth = Some(m);
+                    let moved = moved_copy(&fixed, &m, 0.9, 40.0, 25.0, 8);
+                    ("synthetic moved copy (8 deg, 12/-7/5 mm)".to_owned(), moved)
+                }
+            };
+            c.set_note("registering");
+            let levels = params.shrink_factors.len();
+            let max_it = params.max_iterations;
+            let report = |p: &Progress| {
+                if let Ok(mut t) = trace.lock() {
+                    t.push((p.level, p.cost));
+                }
+                c.set_progress(p.level * max_it + p.iteration, levels * max_it);
+            };
+            let r = register(
+                &fixed,
+                &moving,
+                &params,
+                &Control {
+                    progress: Some(&report),
+                    cancel: Some(c.cancel_flag()),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            c.set_note("resampling");
+            let moved = resample_moving(&moving, &fixed.geometry, &r.transform.moving_from_fixed());
+            let (axis, angle) = r.transform.axis_angle_deg();
+            let t = r.transform.translation_mm;
+            let mut note = format!(
+                "registered {name}: {angle:.2} deg about ({:.2}, {:.2}, {:.2}), t = ({:.2}, {:.2}, {:.2}) mm, MI {:.3} -> {:.3}, {:.1} s",
+                axis.x, axis.y, axis.z, t.x, t.y, t.z, r.before.mi, r.after.mi, r.seconds
+            );
+            if let Some(truth) = truth {
+                let (mean, max) = target_error_mm(&r.transform.moving_from_fixed(), &truth, &body_points(&fixed));
+                note.push_str(&format!("; TRE mean {mean:.3} mm, max {max:.3} mm"));
+            }
+            Ok(TaskDone::Registered(
+                Box::new(Registered {
+                    name,
+                    moved,
+                    registration: r,
+                }),
+                note,
+            ))
+        });
+    }
+
+    /// Take a finished registration into the study (if it is still shown).
+    pub(super) fn take_registration(&mut self, r: Box<Registered>, note: String) {
+        let Some(s) = self.study.as_mut() else { return };
+        if r.moved.geometry != s.volume.geometry {
+            self.error("the study changed while the registration ran");
+            return;
+        }
+        s.registered = Some(Arc::from(r));
+        self.state.fusion.visible = true;
+        self.info(note);
+    }
+}
+
+/// What the job loads.
+enum Source {
+    Info(Box<crate::dicom::SeriesInfo>),
+    Path(PathBuf),
+    Synthetic,
+}
+
+/// Points above −400 HU on a coarse lattice (every 4th voxel): the body, for
+/// the synthetic case's target registration error.
+fn body_points(v: &crate::volume::Volume) -> Vec<DVec3> {
+    let w = v.geometry.world_from_voxel();
+    let [nz, ny, nx] = v.geometry.dims;
+    let mut out = Vec::new();
+    for z in (0..nz).step_by(4) {
+        for y in (0..ny).step_by(4) {
+            for x in (0..nx).step_by(4) {
+                if v.voxels.get_hu(z, y, x).is_some_and(|hu| hu > -400.0) {
+                    out.push(w.transform_point3(DVec3::new(x as f64, y as f64, z as f64)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The metric per iteration, one colour per pyramid level.
+fn plot(ui: &mut egui::Ui, trace: &[(usize, f64)]) {
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(320.0, 110.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(20));
+    if trace.len() < 2 {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "metric per iteration",
+            egui::FontId::proportional(12.0),
+            Color32::GRAY,
+        );
+        return;
+    }
+    let (lo, hi) = trace
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, c)| {
+            (lo.min(c), hi.max(c))
+        });
+    let span = (hi - lo).max(1e-12);
+    let n = trace.len() - 1;
+    let at = |i: usize, c: f64| {
+        Pos2::new(
+            rect.left() + 4.0 + (rect.width() - 8.0) * i as f32 / n as f32,
+            rect.bottom() - 4.0 - (rect.height() - 8.0) * ((c - lo) / span) as f32,
+        )
+    };
+    let colours = [
+        Color32::from_rgb(90, 160, 255),
+        Color32::from_rgb(255, 190, 70),
+        Color32::from_rgb(120, 220, 120),
+    ];
+    for (i, w) in trace.windows(2).enumerate() {
+        let colour = colours[w[1].0 % colours.len()];
+        painter.line_segment([at(i, w[0].1), at(i + 1, w[1].1)], Stroke::new(1.5, colour));
+    }
+    painter.text(
+        rect.left_top() + Vec2::new(4.0, 2.0),
+        egui::Align2::LEFT_TOP,
+        format!("cost {:+.4} (levels: blue, orange, green)", trace[n].1),
+        egui::FontId::proportional(11.0),
+        Color32::LIGHT_GRAY,
+    );
+}
+
+/// The window.
+pub fn window(app: &mut App, ctx: &egui::Context) {
+    let mut open = app.registration.open;
+    let mut run = false;
+    let mut browse = false;
+    let mut save_transform = false;
+    let mut save_resampled = false;
+    let mut remove = false;
+    egui::Window::new("Registration")
+        .open(&mut open)
+        .resizable(false)
+        .show(ctx, |ui| {
+            let fixed = app
+                .study
+                .as_ref()
+                .map_or("none".to_owned(), |s| s.name.clone());
+            ui.label(format!("Fixed: {fixed} (the series shown)"));
+            ui.label("Moving:");
+            let series: Vec<String> = app.scan.as_ref().map_or_else(Vec::new, |(_, r)| {
+                r.series
+                    .iter()
+                    .map(|s| {
+                        s.metadata
+                            .series_description
+                            .clone()
+                            .unwrap_or_else(|| s.key.clone())
+                    })
+                    .collect()
+            });
+            let r = &mut app.registration;
+            ui.radio_value(
+                &mut r.source,
+                MovingSource::Synthetic,
+                "synthetic moved copy (known transform)",
+            );
+            for (i, name) in series.iter().enumerate() {
+                ui.radio_value(
+                    &mut r.source,
+                    MovingSource::Series(i),
+                    format!("series {}: {name}", i + 1),
+                );
+            }
+            ui.horizontal(|ui| {
+                if let MovingSource::Path(p) = &r.source {
+                    ui.label(format!("file: {}", p.display()));
+                }
+                browse = ui.button("Folder or file...").clicked();
+            });
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.label("metric");
+                ui.radio_value(&mut r.metric, MetricChoice::Mi, "mutual information");
+                ui.radio_value(&mut r.metric, MetricChoice::Ncc, "NCC");
+                ui.radio_value(&mut r.metric, MetricChoice::Ssd, "SSD");
+            });
+            if r.metric == MetricChoice::Mi {
+                let l = ui.label("histogram bins");
+                ui.add(egui::Slider::new(&mut r.bins, 16..=128))
+                    .labelled_by(l.id);
+            }
+            ui.horizontal(|ui| {
+                ui.label("scale");
+                ui.radio_value(&mut r.scale, ScaleModel::None, "rigid");
+                ui.radio_value(&mut r.scale, ScaleModel::Isotropic, "isotropic");
+                ui.radio_value(&mut r.scale, ScaleModel::Anisotropic, "per axis");
+            });
+            ui.checkbox(&mut r.gradient, "compare gradient magnitudes");
+            let l = ui.label("working spacing (mm)");
+            ui.add(egui::Slider::new(&mut r.spacing_mm, 0.5..=8.0))
+                .labelled_by(l.id);
+            let l = ui.label("samples per level");
+            ui.add(egui::Slider::new(&mut r.samples, 10_000..=1_000_000).logarithmic(true))
+                .labelled_by(l.id);
+            ui.label("pyramid 4-2-1, regular-step gradient descent");
+            let busy = app.task_job.is_some();
+            ui.horizontal(|ui| {
+                run = ui
+                    .add_enabled(!busy && app.study.is_some(), egui::Button::new("Register"))
+                    .clicked();
+                if busy && ui.button("Cancel").clicked() {
+                    app.push(super::command::Command::CancelJob);
+                }
+            });
+            let trace = app
+                .registration
+                .trace
+                .lock()
+                .map(|t| t.clone())
+                .unwrap_or_default();
+            plot(ui, &trace);
+            let Some(reg) = app.study.as_ref().and_then(|s| s.registered.clone()) else {
+                return;
+            };
+            ui.separator();
+            let t = &reg.registration.transform;
+            let (axis, angle) = t.axis_angle_deg();
+            let tr = t.translation_mm;
+            ui.label(format!("Result for {}", reg.name));
+            ui.label(format!(
+                "rotation {angle:.3} deg about ({:.3}, {:.3}, {:.3})",
+                axis.x, axis.y, axis.z
+            ));
+            ui.label(format!(
+                "translation ({:.2}, {:.2}, {:.2}) mm",
+                tr.x, tr.y, tr.z
+            ));
+            if t.scale_model != ScaleModel::None {
+                let s = t.scale();
+                ui.label(format!("scale ({:.4}, {:.4}, {:.4})", s.x, s.y, s.z));
+            }
+            let (b, a) = (reg.registration.before, reg.registration.after);
+            ui.label(format!(
+                "MI {:.3} -> {:.3}, NCC {:.3} -> {:.3}, SSD {:.4} -> {:.4}",
+                b.mi, a.mi, b.ncc, a.ncc, b.ssd, a.ssd
+            ));
+            let f = &mut app.state.fusion;
+            ui.checkbox(&mut f.visible, "show fused in the slice views");
+            ui.horizontal(|ui| {
+                for m in FusionMode::ALL {
+                    ui.radio_value(&mut f.mode, m, m.name());
+                }
+            });
+            match f.mode {
+                FusionMode::Blend => {
+                    let l = ui.label("moving weight");
+                    ui.add(egui::Slider::new(&mut f.blend, 0.0..=1.0))
+                        .labelled_by(l.id);
+                }
+                FusionMode::Checkerboard => {
+                    let l = ui.label("square (px)");
+                    ui.add(egui::Slider::new(&mut f.checker_px, 4..=128))
+                        .labelled_by(l.id);
+                }
+                FusionMode::MagentaGreen => {
+                    ui.label("fixed magenta, moving green: grey where they agree");
+                }
+            }
+            ui.horizontal(|ui| {
+                save_transform = ui.button("Save transform...").clicked();
+                save_resampled = ui
+                    .add_enabled(!busy, egui::Button::new("Save resampled..."))
+                    .clicked();
+                remove = ui.button("Remove").clicked();
+            });
+        });
+    app.registration.open = open;
+    if browse {
+        if let Some(p) = app
+            .picker
+            .pick_file("Moving series", &["nii", "gz", "nrrd", "dcm"])
+            .or_else(|| app.picker.pick_folder())
+        {
+            app.registration.source = MovingSource::Path(p);
+        }
+    }
+    if run {
+        app.start_registration();
+    }
+    let reg = app.study.as_ref().and_then(|s| s.registered.clone());
+    if save_transform
+        && let Some(reg) = &reg
+        && let Some(p) = app.picker.save_file("transform.json", "json")
+    {
+        let json = reg.registration.to_file().to_json();
+        match crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes())) {
+            Ok(()) => app.info(format!("transform saved to {}", p.display())),
+            Err(e) => app.error(format!("{}: {e}", p.display())),
+        }
+    }
+    if save_resampled
+        && let Some(reg) = reg
+        && let Some(p) = app.picker.save_file("resampled.nii.gz", "nii.gz")
+    {
+        app.start_task("Saving the resampled series".to_owned(), move |_| {
+            crate::io::write_volume_file(&p, &reg.moved).map_err(|e| e.to_string())?;
+            Ok(TaskDone::Written(format!(
+                "resampled series saved to {}",
+                p.display()
+            )))
+        });
+    }
+    if remove && let Some(s) = app.study.as_mut() {
+        s.registered = None;
+    }
+}
