@@ -290,6 +290,31 @@ pub fn write_dicom_seg(
     Ok(())
 }
 
+/// A volume from a path, for a second series (e.g. the moving series of a
+/// registration): a NIfTI/NRRD file, or the first loadable DICOM series
+/// under a folder/file/DICOMDIR. Returns a display name and the volume.
+pub fn open_volume(path: &Path, control: &LoadControl) -> Result<(String, Volume), String> {
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    if path.is_file() && is_label_map_file(path) {
+        let image = read_label_map_file(path).map_err(|e| format!("{file_name}: {e}"))?;
+        return Ok((file_name, image.into_volume()));
+    }
+    let report = dicom::scan(&[path.to_path_buf()]);
+    let info = report
+        .series
+        .iter()
+        .find(|s| s.layout.is_ok())
+        .ok_or_else(|| format!("{file_name}: no loadable CT series"))?;
+    let study = load(info, control).map_err(|e| format!("{file_name}: {e}"))?;
+    Ok((
+        study.name,
+        Arc::try_unwrap(study.volume).unwrap_or_else(|v| (*v).clone()),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,29 +343,4 @@ mod tests {
             s.volume.voxels.len() as u64
         );
     }
-}
-
-/// A volume from a path, for a second series (e.g. the moving series of a
-/// registration): a NIfTI/NRRD file, or the first loadable DICOM series
-/// under a folder/file/DICOMDIR. Returns a display name and the volume.
-pub fn open_volume(path: &Path, control: &LoadControl) -> Result<(String, Volume), String> {
-    let file_name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    if path.is_file() && is_label_map_file(path) {
-        let image = read_label_map_file(path).map_err(|e| format!("{file_name}: {e}"))?;
-        return Ok((file_name, image.into_volume()));
-    }
-    let report = dicom::scan(&[path.to_path_buf()]);
-    let info = report
-        .series
-        .iter()
-        .find(|s| s.layout.is_ok())
-        .ok_or_else(|| format!("{file_name}: no loadable CT series"))?;
-    let study = load(info, control).map_err(|e| format!("{file_name}: {e}"))?;
-    Ok((
-        study.name,
-        Arc::try_unwrap(study.volume).unwrap_or_else(|v| (*v).clone()),
-    ))
 }

@@ -78,7 +78,11 @@ pub fn fuse_rgba(
             }
             FusionMode::Checkerboard => {
                 let (x, y) = (i % width, i / width);
-                let v = if (x / cell + y / cell) % 2 == 0 { f } else { m };
+                let v = if (x / cell + y / cell).is_multiple_of(2) {
+                    f
+                } else {
+                    m
+                };
                 [v, v, v]
             }
             FusionMode::MagentaGreen => [f, m, f],

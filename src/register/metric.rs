@@ -209,7 +209,9 @@ fn run<A: Acc>(
     if dims.iter().any(|&d| d < 2) || data.len() != dims.iter().product::<usize>() {
         return make();
     }
-    let chunk = (samples.len() / (rayon::current_num_threads() * 8)).max(2048);
+    // A fixed chunk size: the merge order, hence the sums, do not depend on
+    // the number of threads.
+    let chunk = 8192;
     let parts: Vec<A> = samples
         .offsets_mm
         .par_chunks(chunk)

@@ -5,6 +5,7 @@
 //! plot of the metric; the result is fused into the three slice views
 //! (blend, checkerboard, magenta/green) and can be saved.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -127,14 +128,13 @@ impl App {
         let ui = &self.registration;
         let params = ui.params();
         let source = match &ui.source {
-            MovingSource::Series(i) => match self.scan.as_ref().and_then(|(_, r)| r.series.get(*i))
-            {
-                Some(info) => Source::Info(Box::new(info.clone())),
-                None => {
+            MovingSource::Series(i) => {
+                let Some(info) = self.scan.as_ref().and_then(|(_, r)| r.series.get(*i)) else {
                     self.error("choose a moving series");
                     return;
-                }
-            },
+                };
+                Source::Info(Box::new(info.clone()))
+            }
             MovingSource::Path(p) => Source::Path(p.clone()),
             MovingSource::Synthetic => Source::Synthetic,
         };
@@ -192,7 +192,7 @@ impl App {
             );
             if let Some(truth) = truth {
                 let (mean, max) = target_error_mm(&r.transform.moving_from_fixed(), &truth, &body_points(&fixed));
-                note.push_str(&format!("; TRE mean {mean:.3} mm, max {max:.3} mm"));
+                let _ = write!(note, "; TRE mean {mean:.3} mm, max {max:.3} mm");
             }
             Ok(TaskDone::Registered(
                 Box::new(Registered {
@@ -289,14 +289,130 @@ fn plot(ui: &mut egui::Ui, trace: &[(usize, f64)]) {
     );
 }
 
+/// What the user asked for in this frame.
+#[allow(clippy::struct_excessive_bools)] // independent buttons
+#[derive(Default)]
+struct Clicked {
+    run: bool,
+    browse: bool,
+    save_transform: bool,
+    save_resampled: bool,
+    remove: bool,
+}
+
+/// Moving series and parameters.
+fn settings(ui: &mut egui::Ui, r: &mut RegistrationUi, series: &[String], clicked: &mut Clicked) {
+    ui.label("Moving:");
+    ui.radio_value(
+        &mut r.source,
+        MovingSource::Synthetic,
+        "synthetic moved copy (known transform)",
+    );
+    for (i, name) in series.iter().enumerate() {
+        ui.radio_value(
+            &mut r.source,
+            MovingSource::Series(i),
+            format!("series {}: {name}", i + 1),
+        );
+    }
+    ui.horizontal(|ui| {
+        if let MovingSource::Path(p) = &r.source {
+            ui.label(format!("file: {}", p.display()));
+        }
+        clicked.browse = ui.button("Folder or file...").clicked();
+    });
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.label("metric");
+        ui.radio_value(&mut r.metric, MetricChoice::Mi, "mutual information");
+        ui.radio_value(&mut r.metric, MetricChoice::Ncc, "NCC");
+        ui.radio_value(&mut r.metric, MetricChoice::Ssd, "SSD");
+    });
+    if r.metric == MetricChoice::Mi {
+        let l = ui.label("histogram bins");
+        ui.add(egui::Slider::new(&mut r.bins, 16..=128))
+            .labelled_by(l.id);
+    }
+    ui.horizontal(|ui| {
+        ui.label("scale");
+        ui.radio_value(&mut r.scale, ScaleModel::None, "rigid");
+        ui.radio_value(&mut r.scale, ScaleModel::Isotropic, "isotropic");
+        ui.radio_value(&mut r.scale, ScaleModel::Anisotropic, "per axis");
+    });
+    ui.checkbox(&mut r.gradient, "compare gradient magnitudes");
+    let l = ui.label("working spacing (mm)");
+    ui.add(egui::Slider::new(&mut r.spacing_mm, 0.5..=8.0))
+        .labelled_by(l.id);
+    let l = ui.label("samples per level");
+    ui.add(egui::Slider::new(&mut r.samples, 10_000..=1_000_000).logarithmic(true))
+        .labelled_by(l.id);
+    ui.label("pyramid 4-2-1, regular-step gradient descent");
+}
+
+/// The result and the fusion controls.
+fn result(
+    ui: &mut egui::Ui,
+    reg: &Registered,
+    f: &mut crate::mpr::fusion::FusionStyle,
+    busy: bool,
+    clicked: &mut Clicked,
+) {
+    ui.separator();
+    let t = &reg.registration.transform;
+    let (axis, angle) = t.axis_angle_deg();
+    let tr = t.translation_mm;
+    ui.label(format!("Result for {}", reg.name));
+    ui.label(format!(
+        "rotation {angle:.3} deg about ({:.3}, {:.3}, {:.3})",
+        axis.x, axis.y, axis.z
+    ));
+    ui.label(format!(
+        "translation ({:.2}, {:.2}, {:.2}) mm",
+        tr.x, tr.y, tr.z
+    ));
+    if t.scale_model != ScaleModel::None {
+        let s = t.scale();
+        ui.label(format!("scale ({:.4}, {:.4}, {:.4})", s.x, s.y, s.z));
+    }
+    let (b, a) = (reg.registration.before, reg.registration.after);
+    ui.label(format!(
+        "MI {:.3} -> {:.3}, NCC {:.3} -> {:.3}, SSD {:.4} -> {:.4}",
+        b.mi, a.mi, b.ncc, a.ncc, b.ssd, a.ssd
+    ));
+    ui.checkbox(&mut f.visible, "show fused in the slice views");
+    ui.horizontal(|ui| {
+        for m in FusionMode::ALL {
+            ui.radio_value(&mut f.mode, m, m.name());
+        }
+    });
+    match f.mode {
+        FusionMode::Blend => {
+            let l = ui.label("moving weight");
+            ui.add(egui::Slider::new(&mut f.blend, 0.0..=1.0))
+                .labelled_by(l.id);
+        }
+        FusionMode::Checkerboard => {
+            let l = ui.label("square (px)");
+            ui.add(egui::Slider::new(&mut f.checker_px, 4..=128))
+                .labelled_by(l.id);
+        }
+        FusionMode::MagentaGreen => {
+            ui.label("fixed magenta, moving green: grey where they agree");
+        }
+    }
+    ui.horizontal(|ui| {
+        clicked.save_transform = ui.button("Save transform...").clicked();
+        clicked.save_resampled = ui
+            .add_enabled(!busy, egui::Button::new("Save resampled..."))
+            .clicked();
+        clicked.remove = ui.button("Remove").clicked();
+    });
+}
+
 /// The window.
 pub fn window(app: &mut App, ctx: &egui::Context) {
     let mut open = app.registration.open;
-    let mut run = false;
-    let mut browse = false;
-    let mut save_transform = false;
-    let mut save_resampled = false;
-    let mut remove = false;
+    let mut clicked = Clicked::default();
     egui::Window::new("Registration")
         .open(&mut open)
         .resizable(false)
@@ -306,7 +422,6 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
                 .as_ref()
                 .map_or("none".to_owned(), |s| s.name.clone());
             ui.label(format!("Fixed: {fixed} (the series shown)"));
-            ui.label("Moving:");
             let series: Vec<String> = app.scan.as_ref().map_or_else(Vec::new, |(_, r)| {
                 r.series
                     .iter()
@@ -318,54 +433,10 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
                     })
                     .collect()
             });
-            let r = &mut app.registration;
-            ui.radio_value(
-                &mut r.source,
-                MovingSource::Synthetic,
-                "synthetic moved copy (known transform)",
-            );
-            for (i, name) in series.iter().enumerate() {
-                ui.radio_value(
-                    &mut r.source,
-                    MovingSource::Series(i),
-                    format!("series {}: {name}", i + 1),
-                );
-            }
-            ui.horizontal(|ui| {
-                if let MovingSource::Path(p) = &r.source {
-                    ui.label(format!("file: {}", p.display()));
-                }
-                browse = ui.button("Folder or file...").clicked();
-            });
-            ui.separator();
-            ui.horizontal(|ui| {
-                ui.label("metric");
-                ui.radio_value(&mut r.metric, MetricChoice::Mi, "mutual information");
-                ui.radio_value(&mut r.metric, MetricChoice::Ncc, "NCC");
-                ui.radio_value(&mut r.metric, MetricChoice::Ssd, "SSD");
-            });
-            if r.metric == MetricChoice::Mi {
-                let l = ui.label("histogram bins");
-                ui.add(egui::Slider::new(&mut r.bins, 16..=128))
-                    .labelled_by(l.id);
-            }
-            ui.horizontal(|ui| {
-                ui.label("scale");
-                ui.radio_value(&mut r.scale, ScaleModel::None, "rigid");
-                ui.radio_value(&mut r.scale, ScaleModel::Isotropic, "isotropic");
-                ui.radio_value(&mut r.scale, ScaleModel::Anisotropic, "per axis");
-            });
-            ui.checkbox(&mut r.gradient, "compare gradient magnitudes");
-            let l = ui.label("working spacing (mm)");
-            ui.add(egui::Slider::new(&mut r.spacing_mm, 0.5..=8.0))
-                .labelled_by(l.id);
-            let l = ui.label("samples per level");
-            ui.add(egui::Slider::new(&mut r.samples, 10_000..=1_000_000).logarithmic(true))
-                .labelled_by(l.id);
-            ui.label("pyramid 4-2-1, regular-step gradient descent");
+            settings(ui, &mut app.registration, &series, &mut clicked);
             let busy = app.task_job.is_some();
             ui.horizontal(|ui| {
-                run = ui
+                clicked.run = ui
                     .add_enabled(!busy && app.study.is_some(), egui::Button::new("Register"))
                     .clicked();
                 if busy && ui.button("Cancel").clicked() {
@@ -379,76 +450,29 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
                 .map(|t| t.clone())
                 .unwrap_or_default();
             plot(ui, &trace);
-            let Some(reg) = app.study.as_ref().and_then(|s| s.registered.clone()) else {
-                return;
-            };
-            ui.separator();
-            let t = &reg.registration.transform;
-            let (axis, angle) = t.axis_angle_deg();
-            let tr = t.translation_mm;
-            ui.label(format!("Result for {}", reg.name));
-            ui.label(format!(
-                "rotation {angle:.3} deg about ({:.3}, {:.3}, {:.3})",
-                axis.x, axis.y, axis.z
-            ));
-            ui.label(format!(
-                "translation ({:.2}, {:.2}, {:.2}) mm",
-                tr.x, tr.y, tr.z
-            ));
-            if t.scale_model != ScaleModel::None {
-                let s = t.scale();
-                ui.label(format!("scale ({:.4}, {:.4}, {:.4})", s.x, s.y, s.z));
+            if let Some(reg) = app.study.as_ref().and_then(|s| s.registered.clone()) {
+                result(ui, &reg, &mut app.state.fusion, busy, &mut clicked);
             }
-            let (b, a) = (reg.registration.before, reg.registration.after);
-            ui.label(format!(
-                "MI {:.3} -> {:.3}, NCC {:.3} -> {:.3}, SSD {:.4} -> {:.4}",
-                b.mi, a.mi, b.ncc, a.ncc, b.ssd, a.ssd
-            ));
-            let f = &mut app.state.fusion;
-            ui.checkbox(&mut f.visible, "show fused in the slice views");
-            ui.horizontal(|ui| {
-                for m in FusionMode::ALL {
-                    ui.radio_value(&mut f.mode, m, m.name());
-                }
-            });
-            match f.mode {
-                FusionMode::Blend => {
-                    let l = ui.label("moving weight");
-                    ui.add(egui::Slider::new(&mut f.blend, 0.0..=1.0))
-                        .labelled_by(l.id);
-                }
-                FusionMode::Checkerboard => {
-                    let l = ui.label("square (px)");
-                    ui.add(egui::Slider::new(&mut f.checker_px, 4..=128))
-                        .labelled_by(l.id);
-                }
-                FusionMode::MagentaGreen => {
-                    ui.label("fixed magenta, moving green: grey where they agree");
-                }
-            }
-            ui.horizontal(|ui| {
-                save_transform = ui.button("Save transform...").clicked();
-                save_resampled = ui
-                    .add_enabled(!busy, egui::Button::new("Save resampled..."))
-                    .clicked();
-                remove = ui.button("Remove").clicked();
-            });
         });
     app.registration.open = open;
-    if browse {
-        if let Some(p) = app
+    act(app, &clicked);
+}
+
+/// Carry out the buttons pressed.
+fn act(app: &mut App, clicked: &Clicked) {
+    if clicked.browse
+        && let Some(p) = app
             .picker
             .pick_file("Moving series", &["nii", "gz", "nrrd", "dcm"])
             .or_else(|| app.picker.pick_folder())
-        {
-            app.registration.source = MovingSource::Path(p);
-        }
+    {
+        app.registration.source = MovingSource::Path(p);
     }
-    if run {
+    if clicked.run {
         app.start_registration();
     }
     let reg = app.study.as_ref().and_then(|s| s.registered.clone());
-    if save_transform
+    if clicked.save_transform
         && let Some(reg) = &reg
         && let Some(p) = app.picker.save_file("transform.json", "json")
     {
@@ -458,7 +482,7 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
             Err(e) => app.error(format!("{}: {e}", p.display())),
         }
     }
-    if save_resampled
+    if clicked.save_resampled
         && let Some(reg) = reg
         && let Some(p) = app.picker.save_file("resampled.nii.gz", "nii.gz")
     {
@@ -470,7 +494,9 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
             )))
         });
     }
-    if remove && let Some(s) = app.study.as_mut() {
+    if clicked.remove
+        && let Some(s) = app.study.as_mut()
+    {
         s.registered = None;
     }
 }
