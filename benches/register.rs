@@ -8,26 +8,16 @@
 //! Run: `cargo bench --bench register -- --warm-up-time 1 --measurement-time 10`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use glam::DVec3;
 use hounsfield::dicom::{self, LoadControl};
 use hounsfield::phantom::{self, PhantomParams};
-use hounsfield::register::apply::moved_copy;
+use hounsfield::register::apply::{example_motion, moved_copy};
 use hounsfield::register::metric::{Metric, evaluate};
 use hounsfield::register::pyramid::{normalised_isotropic, sample};
-use hounsfield::register::{Control, RegisterParams, RigidTransform, ScaleModel, register};
+use hounsfield::register::{Control, RegisterParams, register};
 use hounsfield::volume::Volume;
 
-fn motion(centre_mm: DVec3) -> RigidTransform {
-    RigidTransform {
-        centre_mm,
-        rotation_rad: DVec3::new(1.0, 2.0, 3.0) / 14f64.sqrt() * 8f64.to_radians(),
-        translation_mm: DVec3::new(12.0, -7.0, 5.0),
-        ..RigidTransform::identity(centre_mm, ScaleModel::None)
-    }
-}
-
 fn bench_volume(c: &mut Criterion, name: &str, fixed: &Volume) {
-    let truth = motion(fixed.geometry.centre_mm()).moving_from_fixed();
+    let truth = example_motion(fixed.geometry.centre_mm()).moving_from_fixed();
     let moving = moved_copy(fixed, &truth, 0.9, 40.0, 25.0, 8);
     let mut g = c.benchmark_group(format!("register {name}"));
     g.sample_size(10);
@@ -38,7 +28,7 @@ fn bench_volume(c: &mut Criterion, name: &str, fixed: &Volume) {
     let f = normalised_isotropic(fixed, 1.0).expect("resamples");
     let m = normalised_isotropic(&moving, 1.0).expect("resamples");
     let samples = sample(&f, fixed.geometry.centre_mm(), 100_000, 1);
-    let t = motion(fixed.geometry.centre_mm());
+    let t = example_motion(fixed.geometry.centre_mm());
     g.bench_function("MI cost and gradient, 100k samples", |b| {
         b.iter(|| evaluate(&samples, &m, &t, Metric::MI, true).expect("overlap"));
     });

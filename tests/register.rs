@@ -15,37 +15,9 @@ use common::{ok, s};
 use glam::DVec3;
 use hounsfield::dicom::{self, LoadControl};
 use hounsfield::phantom::{self, LABEL_LIVER, PhantomParams};
-use hounsfield::register::apply::moved_copy;
-use hounsfield::register::{
-    Control, RegisterParams, RigidTransform, ScaleModel, TransformFile, register, target_error_mm,
-};
+use hounsfield::register::apply::{body_points, example_motion, moved_copy};
+use hounsfield::register::{Control, RegisterParams, TransformFile, register, target_error_mm};
 use hounsfield::volume::{Volume, Voxels};
-
-fn motion(centre_mm: DVec3) -> RigidTransform {
-    RigidTransform {
-        centre_mm,
-        rotation_rad: DVec3::new(1.0, 2.0, 3.0) / 14f64.sqrt() * 8f64.to_radians(),
-        translation_mm: DVec3::new(12.0, -7.0, 5.0),
-        ..RigidTransform::identity(centre_mm, ScaleModel::None)
-    }
-}
-
-/// Every 2nd voxel (in each direction) above −400 HU.
-fn body_points(v: &Volume) -> Vec<DVec3> {
-    let w = v.geometry.world_from_voxel();
-    let [nz, ny, nx] = v.geometry.dims;
-    let mut out = Vec::new();
-    for z in (0..nz).step_by(2) {
-        for y in (0..ny).step_by(2) {
-            for x in (0..nx).step_by(2) {
-                if v.voxels.get_hu(z, y, x).is_some_and(|hu| hu > -400.0) {
-                    out.push(w.transform_point3(DVec3::new(x as f64, y as f64, z as f64)));
-                }
-            }
-        }
-    }
-    out
-}
 
 #[test]
 fn chest_ct_known_transform_is_recovered() {
@@ -55,7 +27,7 @@ fn chest_ct_known_transform_is_recovered() {
     let fixed = dicom::load_series(&dir, None, &LoadControl::default())
         .unwrap()
         .volume;
-    let truth = motion(fixed.geometry.centre_mm()).moving_from_fixed();
+    let truth = example_motion(fixed.geometry.centre_mm()).moving_from_fixed();
     let moving = moved_copy(&fixed, &truth, 0.9, 40.0, 25.0, 8);
     let r = register(
         &fixed,
@@ -64,7 +36,7 @@ fn chest_ct_known_transform_is_recovered() {
         &Control::default(),
     )
     .unwrap();
-    let points = body_points(&fixed);
+    let points = body_points(&fixed, 2, -400.0);
     let (mean, max) = target_error_mm(&r.transform.moving_from_fixed(), &truth, &points);
     let (inv_mean, _) =
         target_error_mm(&r.transform.moving_from_fixed(), &truth.inverse(), &points);
@@ -86,7 +58,7 @@ fn write_i16(path: &std::path::Path, v: &Volume) {
 fn register_command_on_phantom_files_with_masks() {
     let dir = common::tempdir();
     let p = phantom::chest(&PhantomParams::with_dims([64, 96, 96]));
-    let truth = motion(DVec3::ZERO);
+    let truth = example_motion(DVec3::ZERO);
     let m = truth.moving_from_fixed();
     let moving = moved_copy(&p.volume, &m, 0.9, 40.0, 15.0, 3);
     let liver = Volume::from_i16(
@@ -135,7 +107,11 @@ fn register_command_on_phantom_files_with_masks() {
     eprintln!("{out}");
     let (file, t) = TransformFile::parse(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(file.registration.as_ref().unwrap().metric, "mi");
-    let (mean, max) = target_error_mm(&t.moving_from_fixed(), &m, &body_points(&p.volume));
+    let (mean, max) = target_error_mm(
+        &t.moving_from_fixed(),
+        &m,
+        &body_points(&p.volume, 2, -400.0),
+    );
     assert!(mean < 0.5 && max < 1.0, "TRE mean {mean} max {max}");
     // the liver carried into the moving image overlaps its own liver
     let line = out

@@ -131,3 +131,35 @@ pub fn moved_copy(
         });
     Volume::from_i16(moved, fixed.geometry)
 }
+
+/// The known motion of the synthetic test case (the hard case):
+/// 8° about the axis (1, 2, 3) and (12, −7, 5) mm, about `centre_mm`.
+pub fn example_motion(centre_mm: glam::DVec3) -> super::RigidTransform {
+    use glam::DVec3;
+    super::RigidTransform {
+        rotation_rad: DVec3::new(1.0, 2.0, 3.0) / 14f64.sqrt() * 8f64.to_radians(),
+        translation_mm: DVec3::new(12.0, -7.0, 5.0),
+        ..super::RigidTransform::identity(centre_mm, super::ScaleModel::None)
+    }
+}
+
+/// World positions (LPS mm) of every `step`-th voxel in each direction
+/// whose HU exceeds `min_hu`: the points a target registration error is
+/// averaged over (e.g. the body above −400 HU).
+pub fn body_points(v: &Volume, step: usize, min_hu: f32) -> Vec<glam::DVec3> {
+    use glam::DVec3;
+    let step = step.max(1);
+    let w = v.geometry.world_from_voxel();
+    let [nz, ny, nx] = v.geometry.dims;
+    let mut out = Vec::new();
+    for z in (0..nz).step_by(step) {
+        for y in (0..ny).step_by(step) {
+            for x in (0..nx).step_by(step) {
+                if v.voxels.get_hu(z, y, x).is_some_and(|hu| hu > min_hu) {
+                    out.push(w.transform_point3(DVec3::new(x as f64, y as f64, z as f64)));
+                }
+            }
+        }
+    }
+    out
+}

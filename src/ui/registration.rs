@@ -10,16 +10,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use egui::{Color32, Pos2, Sense, Stroke, Vec2};
-use glam::DVec3;
 
 use super::app::App;
 use super::seg_panel::TaskDone;
 use crate::dicom::LoadControl;
 use crate::mpr::fusion::FusionMode;
-use crate::register::apply::{moved_copy, resample_moving};
+use crate::register::apply::{body_points, example_motion, moved_copy, resample_moving};
 use crate::register::{
-    Control, Feature, Metric, Progress, RegisterParams, RigidTransform, ScaleModel, register,
-    target_error_mm,
+    Control, Feature, Metric, Progress, RegisterParams, ScaleModel, register, target_error_mm,
 };
 use crate::study::Registered;
 
@@ -106,17 +104,6 @@ impl RegistrationUi {
     }
 }
 
-/// The known motion of the synthetic moving series: 8° about (1, 2, 3) and
-/// (12, −7, 5) mm about the volume centre.
-pub fn synthetic_motion(centre_mm: DVec3) -> RigidTransform {
-    RigidTransform {
-        centre_mm,
-        rotation_rad: DVec3::new(1.0, 2.0, 3.0) / 14f64.sqrt() * 8f64.to_radians(),
-        translation_mm: DVec3::new(12.0, -7.0, 5.0),
-        ..RigidTransform::identity(centre_mm, ScaleModel::None)
-    }
-}
-
 impl App {
     /// Start registering the chosen moving series onto the study shown.
     pub fn start_registration(&mut self) {
@@ -157,7 +144,7 @@ impl App {
                 }
                 Source::Path(p) => crate::study::open_volume(&p, &load)?,
                 Source::Synthetic => {
-                    let m = synthetic_motion(fixed.geometry.centre_mm()).moving_from_fixed();
+                    let m = example_motion(fixed.geometry.centre_mm()).moving_from_fixed();
                     truth = Some(m);
                     let moved = moved_copy(&fixed, &m, 0.9, 40.0, 25.0, 8);
                     ("synthetic moved copy (8 deg, 12/-7/5 mm)".to_owned(), moved)
@@ -191,7 +178,7 @@ impl App {
                 axis.x, axis.y, axis.z, t.x, t.y, t.z, r.before.mi, r.after.mi, r.seconds
             );
             if let Some(truth) = truth {
-                let (mean, max) = target_error_mm(&r.transform.moving_from_fixed(), &truth, &body_points(&fixed));
+                let (mean, max) = target_error_mm(&r.transform.moving_from_fixed(), &truth, &body_points(&fixed, 4, -400.0));
                 let _ = write!(note, "; TRE mean {mean:.3} mm, max {max:.3} mm");
             }
             Ok(TaskDone::Registered(
@@ -223,24 +210,6 @@ enum Source {
     Info(Box<crate::dicom::SeriesInfo>),
     Path(PathBuf),
     Synthetic,
-}
-
-/// Points above −400 HU on a coarse lattice (every 4th voxel): the body, for
-/// the synthetic case's target registration error.
-fn body_points(v: &crate::volume::Volume) -> Vec<DVec3> {
-    let w = v.geometry.world_from_voxel();
-    let [nz, ny, nx] = v.geometry.dims;
-    let mut out = Vec::new();
-    for z in (0..nz).step_by(4) {
-        for y in (0..ny).step_by(4) {
-            for x in (0..nx).step_by(4) {
-                if v.voxels.get_hu(z, y, x).is_some_and(|hu| hu > -400.0) {
-                    out.push(w.transform_point3(DVec3::new(x as f64, y as f64, z as f64)));
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The metric per iteration, one colour per pyramid level.
