@@ -169,7 +169,8 @@ impl App {
                 },
             )
             .map_err(|e| e.to_string())?;
-            c.set_note("resampling");
+            c.set_progress(1, 1);
+            c.set_note("resampling the moving series");
             let moved = resample_moving(&moving, &fixed.geometry, &r.transform.moving_from_fixed());
             let (axis, angle) = r.transform.axis_angle_deg();
             let t = r.transform.translation_mm;
@@ -395,10 +396,14 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
                 r.series
                     .iter()
                     .map(|s| {
-                        s.metadata
-                            .series_description
-                            .clone()
-                            .unwrap_or_else(|| s.key.clone())
+                        format!(
+                            "{}, {} files",
+                            s.metadata
+                                .series_description
+                                .as_deref()
+                                .unwrap_or("no description"),
+                            s.instances.len()
+                        )
                     })
                     .collect()
             });
