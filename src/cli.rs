@@ -30,16 +30,18 @@ mod seg;
 mod segment;
 mod survey;
 mod tags;
+mod unet;
 
 pub use mesh::MeshArgs;
 pub use mip_gif::MipGifArgs;
 pub use montage::MontageArgs;
 pub use project::ProjectArgs;
-pub use seg::SegArgs;
 pub use register::RegisterArgs;
+pub use seg::SegArgs;
 pub use segment::SegmentArgs;
 pub use survey::SurveyArgs;
 pub use tags::TagsArgs;
+pub use unet::UnetArgs;
 
 /// Hounsfield: CT DICOM series to HU volumes, and the tools around them.
 #[derive(Debug, Parser)]
@@ -85,6 +87,9 @@ pub enum Command {
     /// A table of every series in a folder, consistency checks and
     /// intensity histograms.
     Survey(SurveyArgs),
+    /// Train the 2D U-Net lung segmentation on labelled cases, or evaluate a
+    /// model (per-slice Dice CSVs, histograms, box plots, montages).
+    Unet(UnetArgs),
     /// Register a moving series onto a fixed one (rigid, optional scale;
     /// mutual information, NCC or SSD): transform JSON, resampled series,
     /// mask transfer and overlap.
@@ -244,6 +249,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Seg(a) => seg::run_seg(&a),
         Command::Segment(a) => segment::run_segment(&a),
         Command::Survey(a) => survey::run_survey(&a),
+        Command::Unet(a) => unet::run_unet(&a),
         Command::Register(a) => register::run_register(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),
     }

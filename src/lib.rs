@@ -37,4 +37,5 @@ pub mod survey;
 #[doc(hidden)]
 pub mod testdata;
 pub mod ui;
+pub mod unet;
 pub mod volume;

@@ -393,7 +393,12 @@ fn segmentation_is_offered_opened_shown_and_exported() {
 }
 
 fn wait(h: &mut Harness<'_, App>, done: impl Fn(&App) -> bool) {
-    for _ in 0..300 {
+    wait_up_to(h, 300, done);
+}
+
+/// Like [`wait`], for up to `steps` steps of at least 20 ms.
+fn wait_up_to(h: &mut Harness<'_, App>, steps: usize, done: impl Fn(&App) -> bool) {
+    for _ in 0..steps {
         h.run_steps(1);
         if done(h.state()) {
             return;
@@ -661,11 +666,21 @@ fn registration_job_and_fused_view() {
     let m = h.state().message.clone().unwrap();
     assert!(!m.is_error, "{m:?}");
     assert!(m.text.contains("TRE mean"), "{}", m.text);
-    let reg = h.state().study.as_ref().unwrap().registered.clone().expect("registered");
+    let reg = h
+        .state()
+        .study
+        .as_ref()
+        .unwrap()
+        .registered
+        .clone()
+        .expect("registered");
     let (_, angle) = reg.registration.transform.axis_angle_deg();
     assert!((angle - 8.0).abs() < 0.3, "angle {angle}");
     let t = reg.registration.transform.translation_mm;
-    assert!((t - glam::DVec3::new(12.0, -7.0, 5.0)).length() < 0.5, "{t}");
+    assert!(
+        (t - glam::DVec3::new(12.0, -7.0, 5.0)).length() < 0.5,
+        "{t}"
+    );
     let trace = h.state().registration.trace.lock().unwrap().clone();
     assert!(trace.len() > 10 && trace.iter().any(|&(level, _)| level == 2));
     assert!(trace.last().unwrap().1 < trace[0].1, "the cost fell");
@@ -686,4 +701,35 @@ fn registration_job_and_fused_view() {
     let json = std::fs::read_to_string(dir.path().join("transform.json")).expect("saved");
     let (_, back) = hounsfield::register::TransformFile::parse(&json).expect("parses");
     assert!((back.translation_mm - t).length() < 1e-9);
+}
+
+/// The bundled U-Net from the Segmentation panel: a background task whose
+/// result replaces the overlay and is compared with the demo's labels.
+#[test]
+fn unet_lung_segmentation_job() {
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Segment lungs (UNet)").click();
+    // inference in a debug build: allow up to a few minutes
+    wait_up_to(&mut h, 6000, |a| !a.task_running() && a.message.is_some());
+    let m = h.state().message.clone().unwrap();
+    assert!(!m.is_error, "{m:?}");
+    let seg = h
+        .state()
+        .study
+        .as_ref()
+        .unwrap()
+        .segmentation
+        .clone()
+        .unwrap();
+    assert_eq!(seg.source, "lungs (UNet)");
+    let c = h
+        .state()
+        .comparison
+        .clone()
+        .expect("compared with the phantom labels");
+    let lungs = &c.report.labels[0];
+    eprintln!("UNet on the demo phantom: Dice {:.4}", lungs.dice);
+    assert!(lungs.dice > 0.9, "{}: Dice {}", lungs.name, lungs.dice);
 }

@@ -42,6 +42,8 @@ pub enum MethodArg {
     Classical,
     /// The tutorial's per-slice k-means method (baseline).
     Kmeans,
+    /// The 2D U-Net (the bundled model, or `--model`).
+    Unet,
 }
 
 /// Arguments of `segment lungs`.
@@ -68,6 +70,13 @@ pub struct LungsArgs {
     /// Keep the trachea and main bronchi (classical).
     #[arg(long)]
     pub keep_airway: bool,
+    /// U-Net model file (`hounsfield unet train`); default: the bundled one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// U-Net: the thresholded network output without post-processing
+    /// (largest components, hole filling).
+    #[arg(long)]
+    pub raw: bool,
     /// Reference label map (.nrrd, .nii, .nii.gz) to score against; placed
     /// on the CT grid by position.
     #[arg(long)]
@@ -139,6 +148,17 @@ fn run_lungs(a: &LungsArgs) -> anyhow::Result<()> {
                 m.report.lung_ml, m.report.seconds
             );
             (m.labels, &KMEANS_NAMES)
+        }
+        MethodArg::Unet => {
+            let model = crate::unet::bundled::model_or_bundled(a.model.as_deref())?;
+            let params = if a.raw {
+                crate::unet::UnetLungParams::raw()
+            } else {
+                crate::unet::UnetLungParams::default()
+            };
+            let m = crate::unet::segment_lungs_unet(vol, &model, &params, &control)?;
+            eprintln!("lungs (unet): {:.0} ml; {:.3} s", m.lung_ml, m.seconds);
+            (m.labels, &crate::unet::UNET_NAMES)
         }
     };
     let op_s = t.elapsed().as_secs_f64();

@@ -41,8 +41,8 @@
 //! [`Interpolation::Linear`]: crate::volume::resample::Interpolation::Linear
 //! [`Volume`]: crate::volume::Volume
 
-mod kernels;
 pub mod fusion;
+mod kernels;
 pub mod labels;
 mod plane;
 mod reslice;

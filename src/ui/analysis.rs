@@ -1,4 +1,5 @@
-//! Analyses run from the viewer: lung segmentation (classical 3D pipeline) as
+//! Analyses run from the viewer: lung segmentation (classical 3D pipeline, or
+//! the bundled 2D U-Net) as
 //! a background task with progress and cancel; its result becomes the
 //! overlay, and the segmentation shown before (a reference, e.g. a loaded
 //! label map) is kept to compare against, with the overlap metrics shown.
@@ -86,36 +87,84 @@ impl App {
                 "lungs (classical 3D)",
             )
             .map_err(|e| e.to_string())?;
-            let comparison = match reference {
-                Some(r) => {
-                    control.set_note("comparing with the reference");
-                    let report = compare_labels(
-                        seg.to_label_map().view(),
-                        r.to_label_map().view(),
-                        volume.geometry.spacing_zyx_mm(),
-                        &pairs(&seg, &r),
-                    )
-                    .map_err(|e| e.to_string())?;
-                    Some(Comparison {
-                        reference: r.source.clone(),
-                        report,
-                    })
-                }
-                None => None,
-            };
-            let st = stats::statistics(&volume, &seg);
             let note = format!(
                 "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml in {:.1} s",
                 m.report.right_ml, m.report.left_ml, m.report.airway_removed_ml, m.report.seconds
             );
-            Ok(TaskDone::Analysis {
-                seg,
-                stats: st,
-                comparison,
-                note,
-            })
+            analysis_done(seg, reference.as_deref(), &volume, control, note)
         });
     }
+
+    /// Start the U-Net lung segmentation (the bundled model) of the current
+    /// study.
+    pub fn start_lung_segmentation_unet(&mut self) {
+        let Some(s) = &self.study else { return };
+        let volume = Arc::clone(&s.volume);
+        let reference = s.segmentation.clone();
+        self.start_task("Segmenting the lungs (UNet)".into(), move |control| {
+            let progress = |done: usize, total: usize, note: &str| {
+                control.set_progress(done, total);
+                control.set_note(note);
+            };
+            let c = Control {
+                progress: Some(&progress),
+                cancel: Some(control.cancel_flag()),
+            };
+            control.set_note("loading the model");
+            let model = crate::unet::bundled::bundled_model().map_err(|e| e.to_string())?;
+            let m = crate::unet::segment_lungs_unet(
+                &volume,
+                &model,
+                &crate::unet::UnetLungParams::default(),
+                &c,
+            )
+            .map_err(|e| e.to_string())?;
+            let seg = to_segmentation(
+                &m.labels,
+                volume.geometry,
+                &crate::unet::UNET_NAMES,
+                "lungs (UNet)",
+            )
+            .map_err(|e| e.to_string())?;
+            let note = format!("lungs (UNet): {:.0} ml in {:.1} s", m.lung_ml, m.seconds);
+            analysis_done(seg, reference.as_deref(), &volume, control, note)
+        });
+    }
+}
+
+/// A lung result compared with the segmentation shown before it (if any),
+/// with its statistics.
+fn analysis_done(
+    seg: Segmentation,
+    reference: Option<&Segmentation>,
+    volume: &crate::volume::Volume,
+    control: &crate::jobs::JobControl,
+    note: String,
+) -> Result<TaskDone, String> {
+    let comparison = match reference {
+        Some(r) => {
+            control.set_note("comparing with the reference");
+            let report = compare_labels(
+                seg.to_label_map().view(),
+                r.to_label_map().view(),
+                volume.geometry.spacing_zyx_mm(),
+                &pairs(&seg, r),
+            )
+            .map_err(|e| e.to_string())?;
+            Some(Comparison {
+                reference: r.source.clone(),
+                report,
+            })
+        }
+        None => None,
+    };
+    let st = stats::statistics(volume, &seg);
+    Ok(TaskDone::Analysis {
+        seg,
+        stats: st,
+        comparison,
+        note,
+    })
 }
 
 /// The lung button and, after a run with a reference, the metrics table.
@@ -133,6 +182,19 @@ pub fn section(app: &mut App, ui: &mut egui::Ui) {
             .clicked()
         {
             app.push(super::command::Command::SegmentLungs);
+        }
+        if ui
+            .add_enabled(
+                app.study.is_some() && !app.task_running(),
+                egui::Button::new("Segment lungs (UNet)"),
+            )
+            .on_hover_text(
+                "the bundled 2D U-Net, slice by slice, largest components and holes filled; \
+                 the overlay shown now becomes the reference",
+            )
+            .clicked()
+        {
+            app.push(super::command::Command::SegmentLungsUnet);
         }
     });
     let Some(c) = app.comparison.as_ref() else {

@@ -301,6 +301,7 @@ impl App {
             Command::ExportRotatingMip(p) => self.export_rotating_mip(p),
             Command::ExportMesh(p) => self.export_mesh(p),
             Command::SegmentLungs => self.start_lung_segmentation(),
+            Command::SegmentLungsUnet => self.start_lung_segmentation_unet(),
             Command::Toggle3d => self.show_3d = !self.show_3d,
             Command::MeshSurfaces => self.start_surfaces(),
             Command::SaveView(axis, path) => self.save_view(axis, &path),

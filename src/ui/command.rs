@@ -60,6 +60,8 @@ pub enum Command {
     ExportMesh(PathBuf),
     /// Segment the lungs of the study (background task).
     SegmentLungs,
+    /// Segment the lungs of the study with the bundled U-Net (background task).
+    SegmentLungsUnet,
     /// Show the 3D cell instead of the histogram, or back.
     Toggle3d,
     /// Mesh the bone surface and visible segments for the 3D cell (task).
