@@ -330,8 +330,10 @@ fn segmentation_is_offered_opened_shown_and_exported() {
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("Open folder…").click();
+    // the whole series, not its first-slice preview: a segmentation opened
+    // on the preview would be replaced with it
     wait(&mut h, |a| {
-        a.study.as_ref().is_some_and(|s| s.name != "Demo phantom")
+        !a.is_loading() && a.study.as_ref().is_some_and(|s| s.name != "Demo phantom")
     });
     assert!(h.state().study.as_ref().unwrap().segmentation.is_none());
 
@@ -393,12 +395,15 @@ fn segmentation_is_offered_opened_shown_and_exported() {
 }
 
 fn wait(h: &mut Harness<'_, App>, done: impl Fn(&App) -> bool) {
-    wait_up_to(h, 300, done);
+    wait_up_to(h, 120, done);
 }
 
-/// Like [`wait`], for up to `steps` steps of at least 20 ms.
-fn wait_up_to(h: &mut Harness<'_, App>, steps: usize, done: impl Fn(&App) -> bool) {
-    for _ in 0..steps {
+/// Step the UI (20 ms apart) until `done`, for at most `seconds` of wall
+/// time: a deadline, not a step count, so a busy machine (tests run in
+/// parallel on 2 cores) does not turn a slow job into a failure.
+fn wait_up_to(h: &mut Harness<'_, App>, seconds: u64, done: impl Fn(&App) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
         h.run_steps(1);
         if done(h.state()) {
             return;
@@ -712,7 +717,7 @@ fn unet_lung_segmentation_job() {
     h.run_steps(2);
     h.get_by_label("Segment lungs (UNet)").click();
     // inference in a debug build: allow up to a few minutes
-    wait_up_to(&mut h, 6000, |a| !a.task_running() && a.message.is_some());
+    wait_up_to(&mut h, 300, |a| !a.task_running() && a.message.is_some());
     let m = h.state().message.clone().unwrap();
     assert!(!m.is_error, "{m:?}");
     let seg = h

@@ -261,9 +261,7 @@ fn read_mask(
     grid: &ReferenceGrid,
     label: Option<u16>,
 ) -> anyhow::Result<Array3<u16>> {
-    let seg = crate::study::open_segmentation(path, ct, Some(grid))
-        .with_context(|| format!("placing the mask {path:?} on its CT grid"))?;
-    let labels = seg.to_label_map();
+    let labels = super::segment::read_reference(path, ct, grid)?;
     Ok(match label {
         Some(v) => labels.mapv(|l| u16::from(l == v)),
         None => labels.mapv(|l| u16::from(l > 0)),

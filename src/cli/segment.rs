@@ -182,7 +182,7 @@ fn write_labels(labels: &Array3<u8>, g: &Geometry, out: &Path) -> anyhow::Result
 
 /// A reference segmentation (DICOM-SEG, NIfTI or NRRD label map) on the CT
 /// grid, as a label map of segment numbers.
-fn read_reference(
+pub(super) fn read_reference(
     path: &Path,
     ct: &Geometry,
     grid: &crate::dicom::seg::ReferenceGrid,

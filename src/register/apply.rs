@@ -41,27 +41,15 @@ pub fn resample_moving(
     moving_from_fixed: &DAffine3,
 ) -> Volume {
     let fill = ops::stats(moving).min_hu as f32;
-    let voxels = match &moving.voxels {
-        Voxels::I16(a) => Voxels::I16(map_array(
-            a,
-            &moving.geometry,
-            fixed_grid,
-            moving_from_fixed,
-            Interpolation::Linear,
-            fill,
-        )),
-        Voxels::F32(a) => Voxels::F32(map_array(
-            a,
-            &moving.geometry,
-            fixed_grid,
-            moving_from_fixed,
-            Interpolation::Linear,
-            fill,
-        )),
-    };
-    match voxels {
-        Voxels::I16(a) => Volume::from_i16(a, *fixed_grid),
-        Voxels::F32(a) => Volume::from_f32(a, *fixed_grid),
+    let (from, to) = (&moving.geometry, fixed_grid);
+    let linear = Interpolation::Linear;
+    match &moving.voxels {
+        Voxels::I16(a) => {
+            Volume::from_i16(map_array(a, from, to, moving_from_fixed, linear, fill), *to)
+        }
+        Voxels::F32(a) => {
+            Volume::from_f32(map_array(a, from, to, moving_from_fixed, linear, fill), *to)
+        }
     }
 }
 

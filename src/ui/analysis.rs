@@ -70,16 +70,10 @@ impl App {
         let volume = Arc::clone(&s.volume);
         let reference = s.segmentation.clone();
         self.start_task("Segmenting the lungs".into(), move |control| {
-            let progress = |done: usize, total: usize, note: &str| {
-                control.set_progress(done, total);
-                control.set_note(note);
-            };
-            let c = Control {
-                progress: Some(&progress),
-                cancel: Some(control.cancel_flag()),
-            };
-            let m =
-                segment_lungs(&volume, &LungParams::default(), &c).map_err(|e| e.to_string())?;
+            let m = with_control(control, |c| {
+                segment_lungs(&volume, &LungParams::default(), c)
+            })
+            .map_err(|e| e.to_string())?;
             let seg = to_segmentation(
                 &m.labels,
                 volume.geometry,
@@ -102,22 +96,12 @@ impl App {
         let volume = Arc::clone(&s.volume);
         let reference = s.segmentation.clone();
         self.start_task("Segmenting the lungs (UNet)".into(), move |control| {
-            let progress = |done: usize, total: usize, note: &str| {
-                control.set_progress(done, total);
-                control.set_note(note);
-            };
-            let c = Control {
-                progress: Some(&progress),
-                cancel: Some(control.cancel_flag()),
-            };
             control.set_note("loading the model");
             let model = crate::unet::bundled::bundled_model().map_err(|e| e.to_string())?;
-            let m = crate::unet::segment_lungs_unet(
-                &volume,
-                &model,
-                &crate::unet::UnetLungParams::default(),
-                &c,
-            )
+            let m = with_control(control, |c| {
+                let params = crate::unet::UnetLungParams::default();
+                crate::unet::segment_lungs_unet(&volume, &model, &params, c)
+            })
             .map_err(|e| e.to_string())?;
             let seg = to_segmentation(
                 &m.labels,
@@ -130,6 +114,19 @@ impl App {
             analysis_done(seg, reference.as_deref(), &volume, control, note)
         });
     }
+}
+
+/// Runs `f` with a segmentation [`Control`] that reports to the job's
+/// progress and note and stops on its cancel flag.
+fn with_control<R>(job: &crate::jobs::JobControl, f: impl FnOnce(&Control) -> R) -> R {
+    let progress = |done: usize, total: usize, note: &str| {
+        job.set_progress(done, total);
+        job.set_note(note);
+    };
+    f(&Control {
+        progress: Some(&progress),
+        cancel: Some(job.cancel_flag()),
+    })
 }
 
 /// A lung result compared with the segmentation shown before it (if any),

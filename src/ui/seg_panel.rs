@@ -110,6 +110,12 @@ impl App {
         self.task_job.is_some()
     }
 
+    /// Whether a series is still being scanned or loaded (the study shown
+    /// may be its first-slice preview).
+    pub fn is_loading(&self) -> bool {
+        self.scan_job.is_some() || self.load_job.is_some() || self.previewing
+    }
+
     /// Take the task's result when it has finished.
     pub(super) fn poll_task(&mut self) {
         let Some(r) = self.task_job.as_ref().and_then(Job::poll) else {

@@ -89,14 +89,7 @@ pub fn evaluate_case(
             confusion: Confusion::of(predicted, truth),
         })
         .collect();
-    let voxel_ml = loaded
-        .volume
-        .geometry
-        .world_from_voxel()
-        .matrix3
-        .determinant()
-        .abs()
-        / 1000.0;
+    let voxel_ml = crate::seg::stats::voxel_volume_ml(&loaded.volume);
     let volume = VolumeScore {
         case: row.case.clone(),
         slices: slices.len(),

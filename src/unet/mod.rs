@@ -155,14 +155,8 @@ pub fn segment_lungs_unet(
         })?;
     let mask = post_process(&probabilities, params);
     let labels = mask.mapv(|m| if m { LABEL_LUNGS } else { 0 });
-    let voxel_ml = volume
-        .geometry
-        .world_from_voxel()
-        .matrix3
-        .determinant()
-        .abs()
-        / 1000.0;
-    let lung_ml = labels.iter().filter(|&&v| v > 0).count() as f64 * voxel_ml;
+    let lung_ml = labels.iter().filter(|&&v| v > 0).count() as f64
+        * crate::seg::stats::voxel_volume_ml(volume);
     Ok(UnetLungMask {
         labels,
         lung_ml,
