@@ -90,7 +90,17 @@ impl<T: Send + 'static> Job<T> {
         std::thread::Builder::new()
             .name(format!("job: {name}"))
             .spawn(move || {
-                let r = work(&worker_control);
+                // A panic anywhere in the work (a third-party decoder, a bug)
+                // ends this job with its message, never the viewer.
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    work(&worker_control)
+                }))
+                .unwrap_or_else(|payload| {
+                    Err(format!(
+                        "internal error: {}",
+                        crate::dicom::codec::panic_message(payload.as_ref())
+                    ))
+                });
                 tx.send(r).ok();
                 worker_control.notify();
             })

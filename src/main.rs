@@ -8,7 +8,26 @@ use hounsfield::ui::{AppOptions, run_app};
 
 fn main() {
     let cli = Cli::parse();
-    let result = match cli.command {
+    // Panics are caught (decoders behind `dicom::codec::firewall`, jobs, and
+    // the command below) and reported as one line; the default hook's
+    // multi-line report would only add noise.
+    if std::env::var_os("RUST_BACKTRACE").is_none() {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
+    let result = std::panic::catch_unwind(|| run_command(cli)).unwrap_or_else(|payload| {
+        Err(anyhow::anyhow!(
+            "internal error: {}",
+            hounsfield::dicom::codec::panic_message(payload.as_ref())
+        ))
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         None => run_app(AppOptions::default()).map_err(anyhow::Error::from),
         Some(Command::View(v)) => run_app(AppOptions {
             open: v.path,
@@ -19,9 +38,5 @@ fn main() {
         })
         .map_err(anyhow::Error::from),
         Some(command) => run(command),
-    };
-    if let Err(e) = result {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
     }
 }

@@ -56,6 +56,26 @@ fn phantom_scan_info_convert_resample_histogram() {
         ok(&["convert", s(&series), "--out", s(&out)]);
         assert!(out.metadata().unwrap().len() > 1000, "{ext}");
     }
+    // Scan lists NIfTI/NRRD/NPY files as volumes and label maps with their
+    // grids, never as unreadable DICOM.
+    let all: serde_json::Value =
+        serde_json::from_str(&ok(&["scan", "--json", s(tmp.path())])).unwrap();
+    let vols = all["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 5, "{all}");
+    let by_name = |n: &str| {
+        vols.iter()
+            .find(|v| v["path"].as_str().unwrap().ends_with(n))
+            .unwrap_or_else(|| panic!("{n} listed: {all}"))
+    };
+    assert_eq!(by_name("labels.nii.gz")["kind"], "label map");
+    assert_eq!(by_name("vol.nrrd")["kind"], "volume");
+    assert_eq!(by_name("vol.nii")["shape_zyx"][0], 24);
+    assert!(
+        all["failures"].as_array().unwrap().is_empty(),
+        "no failures: {all}"
+    );
+    let table = ok(&["scan", s(tmp.path())]);
+    assert!(table.contains("volumes and label maps"), "{table}");
     // npy: int16 [z,row,col]
     let npy = hounsfield::io::npy::read_npy(&tmp.path().join("vol.npy")).unwrap();
     assert_eq!(npy.shape(), [24, 48, 48]);

@@ -496,13 +496,19 @@ fn a_sphere_renders_as_a_disc_of_the_projected_radius() {
     assert!(at(cx, cy) > at(cx + r_px - 3.0, cy));
 }
 
-/// Compare `img` with `tests/snapshots/{name}.png` (written when missing or
-/// with `UPDATE_SNAPSHOTS=1`): at most 0.5 % of pixels may differ by more
-/// than 8 levels in a channel.
+/// Compare `img` with `tests/snapshots/{name}.png` (written with
+/// `UPDATE_SNAPSHOTS=1`, or when missing outside CI; under `CI=true` a
+/// missing snapshot fails): at most 0.5 % of pixels may differ by more than
+/// 8 levels in a channel.
 fn check_snapshot(name: &str, img: &image::RgbaImage) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(format!("{name}.png"));
+    if !path.exists() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        let new = path.with_extension("new.png");
+        img.save(&new).expect("write the new snapshot");
+        panic!("{name}: snapshot {path:?} missing (CI=true); the picture is in {new:?}");
+    }
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
         img.save(&path).expect("write the snapshot");
         return;

@@ -15,10 +15,11 @@ pub fn run_scan(a: &ScanArgs) -> anyhow::Result<()> {
         print_table(&report, a.all_failures);
     }
     eprintln!(
-        "scanned in {:.2} s: {} series, {} objects, {} unreadable",
+        "scanned in {:.2} s: {} series, {} objects, {} volume files, {} unreadable",
         t.elapsed().as_secs_f64(),
         report.series.len(),
         report.objects.len(),
+        report.volume_files.len(),
         report.failures.len()
     );
     Ok(())
@@ -62,8 +63,62 @@ fn to_json(r: &ScanReport) -> serde_json::Value {
     json!({
         "series": r.series.iter().enumerate().map(|(i, s)| series_json(i, s)).collect::<Vec<_>>(),
         "objects": r.objects,
+        "volumes": r.volume_files.iter().map(|p| volume_json(p)).collect::<Vec<_>>(),
         "failures": r.failures,
     })
+}
+
+/// A NIfTI/NRRD/NPY file's grid and kind ("label map": integer values,
+/// none negative, at most 256 distinct; else "volume").
+fn volume_json(path: &std::path::Path) -> serde_json::Value {
+    match volume_file_info(path) {
+        Ok((kind, dims, spacing, labels)) => json!({
+            "path": path, "kind": kind, "shape_zyx": dims, "spacing_zyx_mm": spacing,
+            "labels": labels,
+        }),
+        Err(e) => json!({ "path": path, "error": e }),
+    }
+}
+
+type VolumeFileInfo = (&'static str, [usize; 3], [f64; 3], Vec<i64>);
+
+fn volume_file_info(path: &std::path::Path) -> Result<VolumeFileInfo, String> {
+    let is_npy = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let (data, dims, spacing) = if is_npy {
+        let d = crate::io::npy::read_npy(path).map_err(|e| format!("{e:#}"))?;
+        let s = d.shape();
+        (d, s, [1.0; 3])
+    } else {
+        let v = crate::study::read_label_map_file(path).map_err(|e| format!("{e:#}"))?;
+        let s = v.data.shape();
+        let sp = v.geometry.spacing_zyx_mm();
+        (v.data, s, sp)
+    };
+    let mut labels = std::collections::BTreeSet::new();
+    let integral = !matches!(
+        data,
+        crate::io::ImageData::F32(_) | crate::io::ImageData::F64(_)
+    );
+    if integral {
+        for v in data.to_f64() {
+            if v < 0.0 || labels.len() > 256 {
+                labels.clear();
+                labels.insert(-1);
+                break;
+            }
+            labels.insert(v as i64);
+        }
+    }
+    let label_map = integral && !labels.contains(&-1) && labels.len() <= 256;
+    let kind = if label_map { "label map" } else { "volume" };
+    let labels = if label_map {
+        labels.into_iter().collect()
+    } else {
+        Vec::new()
+    };
+    Ok((kind, dims, spacing, labels))
 }
 
 fn print_table(r: &ScanReport, all_failures: bool) {
@@ -147,6 +202,29 @@ fn print_table(r: &ScanReport, all_failures: bool) {
 }
 
 fn print_objects_and_failures(r: &ScanReport, all_failures: bool) {
+    if !r.volume_files.is_empty() {
+        println!("\nvolumes and label maps:");
+        for p in &r.volume_files {
+            match volume_file_info(p) {
+                Ok((kind, d, s, labels)) => println!(
+                    "  {kind:<10} {}x{}x{} (z,row,col), {:.3}x{:.3}x{:.3} mm{}  {}",
+                    d[0],
+                    d[1],
+                    d[2],
+                    s[0],
+                    s[1],
+                    s[2],
+                    if labels.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", labels {labels:?}")
+                    },
+                    p.display()
+                ),
+                Err(e) => println!("  unreadable {e}"),
+            }
+        }
+    }
     if !r.objects.is_empty() {
         println!("\nnon-image objects:");
         for o in &r.objects {

@@ -61,8 +61,10 @@ pub enum DicomError {
         path: PathBuf,
     },
     /// Decoding the pixel data failed.
-    #[error("cannot decode pixel data ({reason}): {path:?}")]
+    #[error("cannot decode {syntax} pixel data ({reason}): {path:?}")]
     Decode {
+        /// Name of the transfer syntax.
+        syntax: String,
         /// Decoder message.
         reason: String,
         /// The file.

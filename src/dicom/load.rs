@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use dicom_core::DicomValue;
 use dicom_core::value::PrimitiveValue;
 use dicom_dictionary_std::tags;
-use dicom_pixeldata::PixelDecoder as _;
 use ndarray::{Array3, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
@@ -238,11 +237,7 @@ fn decode_file_into<T: HuSample>(
     let all = if let Some(s) = native {
         s
     } else {
-        let decoded = obj
-            .decode_pixel_data()
-            .map_err(|e| decode_error(&e, path))?;
-        let bits = decoded.bits_allocated();
-        Samples::Bytes(Cow::Owned(decoded.into_data()), bits)
+        super::codec::decode_samples(&obj, pixel, first, path)?
     };
     convert_frames(&all, frames, path)
 }
@@ -350,13 +345,6 @@ fn convert_frames<T: HuSample>(
         convert_frame(all, start, f, out, path)?;
     }
     Ok(())
-}
-
-fn decode_error(e: &dicom_pixeldata::Error, path: &Path) -> DicomError {
-    DicomError::Decode {
-        reason: e.to_string(),
-        path: path.to_owned(),
-    }
 }
 
 /// Convenience: the path of every frame file of a layout (deduplicated, sorted).

@@ -12,6 +12,7 @@
 //! redacts them; never log them.
 
 mod attrs;
+pub mod codec;
 pub(crate) mod convert;
 pub mod error;
 pub mod header;

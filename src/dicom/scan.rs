@@ -95,6 +95,21 @@ pub struct ScanReport {
     pub objects: Vec<ObjectInfo>,
     /// Unreadable files.
     pub failures: Vec<ScanFailure>,
+    /// NIfTI, NRRD and NumPy files found (not read as DICOM; the caller
+    /// reads their grids through `io`, which this module does not import).
+    pub volume_files: Vec<PathBuf>,
+}
+
+/// True for the file names of volumes and label maps in other formats:
+/// `.nii`, `.nii.gz`, `.nrrd`, `.nhdr`, `.npy`.
+pub fn is_volume_file_name(p: &Path) -> bool {
+    let n = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [".nii", ".nii.gz", ".nrrd", ".nhdr", ".npy"]
+        .iter()
+        .any(|e| n.ends_with(e))
 }
 
 /// List the files to scan under `inputs`: folders are walked recursively
@@ -178,6 +193,8 @@ pub fn dicomdir_files(dicomdir: &Path) -> Result<Vec<PathBuf>, DicomError> {
 /// group image instances into series and assemble each.
 pub fn scan(inputs: &[PathBuf]) -> ScanReport {
     let (files, mut failures) = collect_files(inputs);
+    let (volume_files, files): (Vec<PathBuf>, Vec<PathBuf>) =
+        files.into_iter().partition(|p| is_volume_file_name(p));
     let results: Vec<Result<InstanceHeader, ScanFailure>> = files
         .par_iter()
         .map(|p| {
@@ -236,6 +253,7 @@ pub fn scan(inputs: &[PathBuf]) -> ScanReport {
         series,
         objects,
         failures,
+        volume_files,
     }
 }
 

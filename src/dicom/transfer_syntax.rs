@@ -96,11 +96,6 @@ pub fn is_known_encapsulated(uid: &str) -> bool {
     UNREGISTERED.iter().any(|(u, _)| *u == uid)
 }
 
-/// True for the JPEG-LS syntaxes (1.2.840.10008.1.2.4.80 / .81).
-fn is_jpeg_ls(uid: &str) -> bool {
-    matches!(uid, "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81")
-}
-
 /// `Ok` when pixel data in this syntax can be decoded by this build.
 pub fn check_decodable(uid: &str, path: &Path) -> Result<(), DicomError> {
     let uid = uid.trim_end_matches('\0').trim();
@@ -112,13 +107,8 @@ pub fn check_decodable(uid: &str, path: &Path) -> Result<(), DicomError> {
     let Some(ts) = TransferSyntaxRegistry.get(uid) else {
         return Err(unsupported(name(uid)));
     };
-    if ts.can_decode_all() {
+    if ts.can_decode_all() || super::codec::is_jpeg_ls(uid) {
         Ok(())
-    } else if is_jpeg_ls(uid) {
-        Err(unsupported(format!(
-            "{} — JPEG-LS not supported by this build (enable the `jpeg-ls` feature)",
-            ts.name()
-        )))
     } else {
         Err(unsupported(ts.name().to_owned()))
     }

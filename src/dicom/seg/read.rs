@@ -292,11 +292,17 @@ fn pixel_bytes<'a>(
         .into()),
         DicomValue::PixelSequence(_) => {
             crate::dicom::transfer_syntax::check_decodable(ts, path)?;
-            let decoded = obj.decode_pixel_data().map_err(|e| DicomError::Decode {
-                reason: e.to_string().lines().next().unwrap_or("").to_owned(),
+            let data = crate::dicom::codec::firewall(|| {
+                obj.decode_pixel_data()
+                    .map(dicom_pixeldata::DecodedPixelData::into_data)
+                    .map_err(|e| e.to_string().lines().next().unwrap_or("").to_owned())
+            })
+            .map_err(|reason| DicomError::Decode {
+                syntax: crate::dicom::transfer_syntax::name(ts),
+                reason,
                 path: path.to_owned(),
             })?;
-            Ok(Cow::Owned(decoded.into_data()))
+            Ok(Cow::Owned(data))
         }
         _ => Err(invalid(path, "PixelData holds no pixel values")),
     }

@@ -1,0 +1,387 @@
+//! Decoding compressed (encapsulated) pixel data, behind a panic firewall
+//! and a size budget.
+//!
+//! - JPEG-LS (1.2.840.10008.1.2.4.80 / .81) goes through `pure_jpegls`
+//!   (pure Rust, no cmake), one frame per fragment run; every other syntax
+//!   through dicom-pixeldata's codecs.
+//! - Third-party decoders run inside [`std::panic::catch_unwind`]: a decoder
+//!   that panics on hostile data (dicom-rs' RLE decoder indexes out of
+//!   bounds on some truncated segments, see `docs/upstream.md`) becomes a
+//!   [`DicomError::Decode`] naming the file, the transfer syntax and what
+//!   failed, never a crashed process or job.
+//! - [`check_budget`] bounds the decoded size by the bytes actually present
+//!   before any decoder allocates: encapsulated frames cannot outnumber
+//!   fragments, and the decoded bytes of a file may not exceed
+//!   [`MAX_EXPANSION`] × its compressed bytes plus [`EXPANSION_FLOOR`].
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use dicom_core::DicomValue;
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::PixelDecoder as _;
+
+use super::convert::Samples;
+use super::error::DicomError;
+use super::series::FrameRef;
+use super::transfer_syntax;
+
+/// Largest decoded/compressed ratio accepted for encapsulated pixel data.
+/// Real CT compresses 2–4× losslessly and rarely past 20× lossy; 64× leaves
+/// room for padded, mostly constant slices.
+pub const MAX_EXPANSION: u64 = 64;
+
+/// Decoded bytes always allowed for one file whatever its compressed size
+/// (one 4096² 16-bit frame).
+pub const EXPANSION_FLOOR: u64 = 32 << 20;
+
+/// True for the JPEG-LS syntaxes (1.2.840.10008.1.2.4.80 / .81).
+pub fn is_jpeg_ls(uid: &str) -> bool {
+    matches!(
+        uid.trim_end_matches('\0').trim(),
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81"
+    )
+}
+
+/// The message of a caught panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// Run a third-party decoder; a panic becomes `Err(message)`.
+pub(crate) fn firewall<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(format!(
+            "the decoder panicked: {}",
+            panic_message(payload.as_ref())
+        )),
+    }
+}
+
+fn decode_err(uid: &str, reason: impl Into<String>, path: &Path) -> DicomError {
+    DicomError::Decode {
+        syntax: transfer_syntax::name(uid),
+        reason: reason.into(),
+        path: path.to_owned(),
+    }
+}
+
+/// Check the declared decoded size of an encapsulated file against the bytes
+/// present: at most one frame per fragment, and at most
+/// `MAX_EXPANSION × compressed + EXPANSION_FLOOR` decoded bytes.
+pub fn check_budget(
+    fragments: &[impl AsRef<[u8]>],
+    first: &FrameRef,
+    path: &Path,
+) -> Result<(), DicomError> {
+    let uid = first.transfer_syntax_uid.as_str();
+    let frames = u64::from(first.frames_in_file.max(1));
+    if frames > fragments.len() as u64 {
+        return Err(decode_err(
+            uid,
+            format!(
+                "{frames} frames declared but only {} fragments present",
+                fragments.len()
+            ),
+            path,
+        ));
+    }
+    let compressed: u64 = fragments.iter().map(|f| f.as_ref().len() as u64).sum();
+    let decoded = u64::from(first.rows)
+        .saturating_mul(u64::from(first.cols))
+        .saturating_mul(frames)
+        .saturating_mul(u64::from(first.bits_allocated.div_ceil(8).max(1)));
+    let allowed = compressed
+        .saturating_mul(MAX_EXPANSION)
+        .saturating_add(EXPANSION_FLOOR);
+    if decoded > allowed {
+        return Err(decode_err(
+            uid,
+            format!(
+                "{}x{}x{frames} declared ({decoded} bytes) cannot come from {compressed} compressed bytes",
+                first.rows, first.cols
+            ),
+            path,
+        ));
+    }
+    Ok(())
+}
+
+/// Decode the pixel data of `obj` (encapsulated or otherwise not natively
+/// readable) into stored samples.
+pub(crate) fn decode_samples(
+    obj: &DefaultDicomObject,
+    pixel: &dicom_object::mem::InMemElement,
+    first: &FrameRef,
+    path: &Path,
+) -> Result<Samples<'static>, DicomError> {
+    let uid = first.transfer_syntax_uid.as_str();
+    if let Some(fragments) = pixel.value().fragments() {
+        check_budget(fragments, first, path)?;
+        if is_jpeg_ls(uid) {
+            let offsets = match pixel.value() {
+                DicomValue::PixelSequence(seq) => seq.offset_table().to_vec(),
+                _ => Vec::new(),
+            };
+            return decode_jpeg_ls(fragments, &offsets, first, path);
+        }
+    }
+    let decoded = firewall(|| {
+        obj.decode_pixel_data()
+            .map(|d| {
+                let bits = d.bits_allocated();
+                (d.into_data(), bits)
+            })
+            .map_err(|e| e.to_string())
+    })
+    .map_err(|reason| decode_err(uid, reason, path))?;
+    Ok(Samples::Bytes(
+        std::borrow::Cow::Owned(decoded.0),
+        decoded.1,
+    ))
+}
+
+/// The compressed bytes of each frame: one fragment per frame when the
+/// counts match, all fragments for a single frame, else split by the basic
+/// offset table.
+fn frame_streams(
+    fragments: &[Vec<u8>],
+    offsets: &[u32],
+    frames: usize,
+) -> Result<Vec<Vec<u8>>, String> {
+    if frames == fragments.len() {
+        return Ok(fragments.to_vec());
+    }
+    if frames == 1 {
+        return Ok(vec![fragments.concat()]);
+    }
+    if offsets.len() != frames {
+        return Err(format!(
+            "{frames} frames in {} fragments and no usable offset table",
+            fragments.len()
+        ));
+    }
+    // Offsets count bytes from the first fragment's item header (8 bytes per item).
+    let mut starts = Vec::with_capacity(fragments.len());
+    let mut at = 0u64;
+    for f in fragments {
+        starts.push(at);
+        at += 8 + f.len() as u64;
+    }
+    let mut out = vec![Vec::new(); frames];
+    for (i, f) in fragments.iter().enumerate() {
+        let k = offsets
+            .iter()
+            .rposition(|&o| u64::from(o) <= starts[i])
+            .ok_or("offset table does not start at the first fragment")?;
+        out[k].extend_from_slice(f);
+    }
+    Ok(out)
+}
+
+fn decode_jpeg_ls(
+    fragments: &[Vec<u8>],
+    offsets: &[u32],
+    first: &FrameRef,
+    path: &Path,
+) -> Result<Samples<'static>, DicomError> {
+    let uid = first.transfer_syntax_uid.as_str();
+    if first.bits_allocated != 16 && first.bits_allocated != 8 {
+        return Err(decode_err(
+            uid,
+            format!("JPEG-LS with BitsAllocated {}", first.bits_allocated),
+            path,
+        ));
+    }
+    let frames = first.frames_in_file.max(1) as usize;
+    let streams =
+        frame_streams(fragments, offsets, frames).map_err(|r| decode_err(uid, r, path))?;
+    let frame_len = first.rows as usize * first.cols as usize;
+    let mut all: Vec<u16> = Vec::with_capacity(frame_len.saturating_mul(frames));
+    for (k, stream) in streams.iter().enumerate() {
+        let (pixels, w, h) =
+            firewall(|| jpegls::decode(stream, first.cols, first.rows).map_err(|e| e.to_string()))
+                .map_err(|r| decode_err(uid, format!("frame {k}: {r}"), path))?;
+        if w != first.cols || h != first.rows || pixels.len() != frame_len {
+            return Err(decode_err(
+                uid,
+                format!(
+                    "frame {k} is {w}x{h} in the stream, {}x{} in the header",
+                    first.cols, first.rows
+                ),
+                path,
+            ));
+        }
+        all.extend_from_slice(&pixels);
+    }
+    if first.bits_allocated == 8 {
+        let bytes: Vec<u8> = all.iter().map(|&v| v as u8).collect();
+        return Ok(Samples::U8(std::borrow::Cow::Owned(bytes)));
+    }
+    Ok(Samples::U16(std::borrow::Cow::Owned(all)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firewall_turns_a_panic_into_an_error() {
+        let r: Result<(), String> = firewall(|| {
+            let v: Vec<u8> = Vec::new();
+            let i = v.len() + 3;
+            Ok(assert!(v.get(i).is_some(), "index {i} out of bounds"))
+        });
+        let e = r.expect_err("panic caught");
+        assert!(e.contains("panicked") && e.contains("index 3"), "{e}");
+    }
+
+    #[test]
+    fn streams_split_by_offset_table() {
+        let frags = vec![vec![1u8; 10], vec![2u8; 6], vec![3u8; 4]];
+        // frame 0 = fragments 0+1, frame 1 = fragment 2 (offset 8+10 + 8+6 = 32)
+        let s = frame_streams(&frags, &[0, 32], 2).expect("split");
+        assert_eq!(s[0].len(), 16);
+        assert_eq!(s[1], vec![3u8; 4]);
+        assert!(frame_streams(&frags, &[], 2).is_err());
+        assert_eq!(frame_streams(&frags, &[], 3).expect("one each").len(), 3);
+        assert_eq!(frame_streams(&frags, &[], 1).expect("concat")[0].len(), 20);
+    }
+
+    #[test]
+    fn jpeg_ls_round_trip_through_pure_rust_codec() {
+        let (w, h) = (37u32, 23u32);
+        let pixels: Vec<u16> = (0..w * h).map(|i| ((i * 37) % 4000) as u16).collect();
+        let mut enc = Vec::new();
+        jpegls::encode(&pixels, w, h, &mut enc).expect("encode");
+        let f = FrameRef {
+            path: "x.dcm".into(),
+            frame: 0,
+            frames_in_file: 1,
+            transfer_syntax_uid: "1.2.840.10008.1.2.4.80".into(),
+            rows: h,
+            cols: w,
+            bits_allocated: 16,
+            bits_stored: 12,
+            pixel_representation: 0,
+            rescale_slope: 1.0,
+            rescale_intercept: 0.0,
+            padding_stored: None,
+            pixel_span: None,
+        };
+        // split into two fragments: still one frame
+        let (a, b) = enc.split_at(enc.len() / 2);
+        let frags = vec![a.to_vec(), b.to_vec()];
+        let Samples::U16(out) = decode_jpeg_ls(&frags, &[], &f, Path::new("x.dcm")).expect("ok")
+        else {
+            panic!("u16 samples")
+        };
+        assert_eq!(&out[..], &pixels[..]);
+        // a header claiming another size is refused, and truncation is an error
+        let g = FrameRef {
+            rows: h + 1,
+            ..f.clone()
+        };
+        assert!(decode_jpeg_ls(&frags, &[], &g, Path::new("x.dcm")).is_err());
+        let cut = vec![enc[..enc.len() / 3].to_vec()];
+        assert!(decode_jpeg_ls(&cut, &[], &f, Path::new("x.dcm")).is_err());
+    }
+
+    /// A 16×16 RLE Lossless image whose one fragment declares 100 segments
+    /// in 16 bytes: dicom-rs' `read_rle_header` slices past the fragment and
+    /// panics (docs/upstream.md); through the firewall it is an error naming
+    /// the syntax.
+    #[test]
+    fn malformed_rle_fragment_is_an_error_not_a_panic() {
+        use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
+        use dicom_core::{DataElement, VR};
+        use dicom_dictionary_std::tags;
+        use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+        let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
+        let mut fragment = vec![0u8; 16];
+        fragment[0] = 100; // 100 segments, in 16 bytes
+        let obj = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+            DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.4.5"),
+            us(tags::SAMPLES_PER_PIXEL, 1),
+            DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+            us(tags::ROWS, 16),
+            us(tags::COLUMNS, 16),
+            us(tags::BITS_ALLOCATED, 16),
+            us(tags::BITS_STORED, 16),
+            us(tags::HIGH_BIT, 15),
+            us(tags::PIXEL_REPRESENTATION, 1),
+            DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PixelFragmentSequence::new(Vec::<u32>::new(), vec![fragment]),
+            ),
+        ])
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.5")
+                .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+                .media_storage_sop_instance_uid("1.2.3.4.5"),
+        )
+        .expect("meta");
+        let pixel = obj.element(tags::PIXEL_DATA).expect("pixel data").clone();
+        let f = FrameRef {
+            path: "rle.dcm".into(),
+            frame: 0,
+            frames_in_file: 1,
+            transfer_syntax_uid: "1.2.840.10008.1.2.5".into(),
+            rows: 16,
+            cols: 16,
+            bits_allocated: 16,
+            bits_stored: 16,
+            pixel_representation: 1,
+            rescale_slope: 1.0,
+            rescale_intercept: 0.0,
+            padding_stored: None,
+            pixel_span: None,
+        };
+        let Err(e) = decode_samples(&obj, &pixel, &f, Path::new("rle.dcm")) else {
+            panic!("malformed RLE decoded");
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("RLE Lossless") && msg.contains("rle.dcm"), "{msg}");
+    }
+
+    #[test]
+    fn budget_refuses_frames_beyond_fragments_and_huge_expansion() {
+        let f = FrameRef {
+            path: "x.dcm".into(),
+            frame: 0,
+            frames_in_file: 3,
+            transfer_syntax_uid: "1.2.840.10008.1.2.5".into(),
+            rows: 512,
+            cols: 512,
+            bits_allocated: 16,
+            bits_stored: 16,
+            pixel_representation: 1,
+            rescale_slope: 1.0,
+            rescale_intercept: 0.0,
+            padding_stored: None,
+            pixel_span: None,
+        };
+        let p = Path::new("x.dcm");
+        let e = check_budget(&[vec![0u8; 100]], &f, p).expect_err("3 frames, 1 fragment");
+        assert!(e.to_string().contains("RLE"), "{e}");
+        assert!(check_budget(&vec![vec![0u8; 100]; 3], &f, p).is_ok());
+        let big = FrameRef {
+            rows: 60000,
+            cols: 60000,
+            frames_in_file: 1,
+            ..f
+        };
+        assert!(check_budget(&[vec![0u8; 1000]], &big, p).is_err());
+    }
+}
