@@ -140,8 +140,12 @@ def check(binary, path, size, workdir):
         problems = []
         if code not in (0, 1):
             problems.append(f"exit {code}")
-        if "panicked" in err or "internal error" in err:
+        # A decoder panic caught by the firewall is a one-line error (exit 1);
+        # "internal error" means a panic reached main.
+        if "internal error" in err or "thread '" in err:
             problems.append("panic: " + err.strip().splitlines()[-1][:200])
+        if len(err.strip().splitlines()) > 1:
+            problems.append("more than one line on stderr")
         if timed_out:
             problems.append("timeout 30 s")
         if size <= MAX_SMALL and wall > TIME_LIMIT_S:

@@ -6,6 +6,7 @@ mod common;
 use common::{ok, run, s};
 
 #[test]
+#[allow(clippy::too_many_lines)] // one end-to-end walk through the commands
 fn phantom_scan_info_convert_resample_histogram() {
     let tmp = common::tempdir();
     let series = tmp.path().join("series");

@@ -237,7 +237,8 @@ mod tests {
         let r: Result<(), String> = firewall(|| {
             let v: Vec<u8> = Vec::new();
             let i = v.len() + 3;
-            Ok(assert!(v.get(i).is_some(), "index {i} out of bounds"))
+            assert!(v.get(i).is_some(), "index {i} out of bounds");
+            Ok(())
         });
         let e = r.expect_err("panic caught");
         assert!(e.contains("panicked") && e.contains("index 3"), "{e}");
@@ -352,7 +353,10 @@ mod tests {
             panic!("malformed RLE decoded");
         };
         let msg = e.to_string();
-        assert!(msg.contains("RLE Lossless") && msg.contains("rle.dcm"), "{msg}");
+        assert!(
+            msg.contains("RLE Lossless") && msg.contains("rle.dcm"),
+            "{msg}"
+        );
     }
 
     #[test]
