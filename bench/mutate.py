@@ -144,7 +144,7 @@ def check(binary, path, size, workdir):
         # "internal error" means a panic reached main.
         if "internal error" in err or "thread '" in err:
             problems.append("panic: " + err.strip().splitlines()[-1][:200])
-        if len(err.strip().splitlines()) > 1:
+        if code == 1 and len(err.strip().splitlines()) > 1:
             problems.append("more than one line on stderr")
         if timed_out:
             problems.append("timeout 30 s")

@@ -378,6 +378,10 @@ fn check_declared_length(
 /// Open a file: headers only (`until_pixel_data`) or whole. Strict
 /// dicom-object first, the tolerant path when that refuses the meta group.
 pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomObject, DicomError> {
+    // The tolerant meta reader first: it refuses meta elements longer than
+    // 64 KiB or than the file, which dicom-object's strict reader would
+    // allocate in full before failing (a 740-byte file declaring 775 MB).
+    locate(path)?;
     let opts = OpenFileOptions::new();
     let opts = if until_pixel_data {
         opts.read_until(tags::PIXEL_DATA)
