@@ -96,29 +96,33 @@ fn volume_file_info(path: &std::path::Path) -> Result<VolumeFileInfo, String> {
         let sp = v.geometry.spacing_zyx_mm();
         (v.data, s, sp)
     };
+    let labels = label_values(&data);
+    let kind = if labels.is_some() {
+        "label map"
+    } else {
+        "volume"
+    };
+    Ok((kind, dims, spacing, labels.unwrap_or_default()))
+}
+
+/// The values of a label map: integers, none negative, at most 256 distinct;
+/// `None` for anything else.
+fn label_values(data: &crate::io::ImageData) -> Option<Vec<i64>> {
+    use crate::io::ImageData;
+    if matches!(data, ImageData::F32(_) | ImageData::F64(_)) {
+        return None;
+    }
     let mut labels = std::collections::BTreeSet::new();
-    let integral = !matches!(
-        data,
-        crate::io::ImageData::F32(_) | crate::io::ImageData::F64(_)
-    );
-    if integral {
-        for v in data.to_f64() {
-            if v < 0.0 || labels.len() > 256 {
-                labels.clear();
-                labels.insert(-1);
-                break;
-            }
-            labels.insert(v as i64);
+    for v in data.to_f64() {
+        if v < 0.0 {
+            return None;
+        }
+        labels.insert(v as i64);
+        if labels.len() > 256 {
+            return None;
         }
     }
-    let label_map = integral && !labels.contains(&-1) && labels.len() <= 256;
-    let kind = if label_map { "label map" } else { "volume" };
-    let labels = if label_map {
-        labels.into_iter().collect()
-    } else {
-        Vec::new()
-    };
-    Ok((kind, dims, spacing, labels))
+    Some(labels.into_iter().collect())
 }
 
 fn print_table(r: &ScanReport, all_failures: bool) {

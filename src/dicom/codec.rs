@@ -133,19 +133,26 @@ pub(crate) fn decode_samples(
             return decode_jpeg_ls(fragments, &offsets, first, path);
         }
     }
-    let decoded = firewall(|| {
+    let (data, bits) = decode_with_dicom_rs(obj, uid, path)?;
+    Ok(Samples::Bytes(std::borrow::Cow::Owned(data), bits))
+}
+
+/// dicom-pixeldata's decoder behind the firewall: the decoded bytes and
+/// their BitsAllocated, or a one-line `Decode` error.
+pub(crate) fn decode_with_dicom_rs(
+    obj: &DefaultDicomObject,
+    uid: &str,
+    path: &Path,
+) -> Result<(Vec<u8>, u16), DicomError> {
+    firewall(|| {
         obj.decode_pixel_data()
             .map(|d| {
                 let bits = d.bits_allocated();
                 (d.into_data(), bits)
             })
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string().lines().next().unwrap_or("").to_owned())
     })
-    .map_err(|reason| decode_err(uid, reason, path))?;
-    Ok(Samples::Bytes(
-        std::borrow::Cow::Owned(decoded.0),
-        decoded.1,
-    ))
+    .map_err(|reason| decode_err(uid, reason, path))
 }
 
 /// The compressed bytes of each frame: one fragment per frame when the
@@ -232,6 +239,24 @@ fn decode_jpeg_ls(
 mod tests {
     use super::*;
 
+    fn frame(ts: &str, rows: u32, cols: u32, frames: u32, bits_stored: u16) -> FrameRef {
+        FrameRef {
+            path: "x.dcm".into(),
+            frame: 0,
+            frames_in_file: frames,
+            transfer_syntax_uid: ts.into(),
+            rows,
+            cols,
+            bits_allocated: 16,
+            bits_stored,
+            pixel_representation: u16::from(bits_stored == 16),
+            rescale_slope: 1.0,
+            rescale_intercept: 0.0,
+            padding_stored: None,
+            pixel_span: None,
+        }
+    }
+
     #[test]
     fn firewall_turns_a_panic_into_an_error() {
         let r: Result<(), String> = firewall(|| {
@@ -262,21 +287,7 @@ mod tests {
         let pixels: Vec<u16> = (0..w * h).map(|i| ((i * 37) % 4000) as u16).collect();
         let mut enc = Vec::new();
         jpegls::encode(&pixels, w, h, &mut enc).expect("encode");
-        let f = FrameRef {
-            path: "x.dcm".into(),
-            frame: 0,
-            frames_in_file: 1,
-            transfer_syntax_uid: "1.2.840.10008.1.2.4.80".into(),
-            rows: h,
-            cols: w,
-            bits_allocated: 16,
-            bits_stored: 12,
-            pixel_representation: 0,
-            rescale_slope: 1.0,
-            rescale_intercept: 0.0,
-            padding_stored: None,
-            pixel_span: None,
-        };
+        let f = frame("1.2.840.10008.1.2.4.80", h, w, 1, 12);
         // split into two fragments: still one frame
         let (a, b) = enc.split_at(enc.len() / 2);
         let frags = vec![a.to_vec(), b.to_vec()];
@@ -334,21 +345,7 @@ mod tests {
         )
         .expect("meta");
         let pixel = obj.element(tags::PIXEL_DATA).expect("pixel data").clone();
-        let f = FrameRef {
-            path: "rle.dcm".into(),
-            frame: 0,
-            frames_in_file: 1,
-            transfer_syntax_uid: "1.2.840.10008.1.2.5".into(),
-            rows: 16,
-            cols: 16,
-            bits_allocated: 16,
-            bits_stored: 16,
-            pixel_representation: 1,
-            rescale_slope: 1.0,
-            rescale_intercept: 0.0,
-            padding_stored: None,
-            pixel_span: None,
-        };
+        let f = frame("1.2.840.10008.1.2.5", 16, 16, 1, 16);
         let Err(e) = decode_samples(&obj, &pixel, &f, Path::new("rle.dcm")) else {
             panic!("malformed RLE decoded");
         };
@@ -361,21 +358,7 @@ mod tests {
 
     #[test]
     fn budget_refuses_frames_beyond_fragments_and_huge_expansion() {
-        let f = FrameRef {
-            path: "x.dcm".into(),
-            frame: 0,
-            frames_in_file: 3,
-            transfer_syntax_uid: "1.2.840.10008.1.2.5".into(),
-            rows: 512,
-            cols: 512,
-            bits_allocated: 16,
-            bits_stored: 16,
-            pixel_representation: 1,
-            rescale_slope: 1.0,
-            rescale_intercept: 0.0,
-            padding_stored: None,
-            pixel_span: None,
-        };
+        let f = frame("1.2.840.10008.1.2.5", 512, 512, 3, 16);
         let p = Path::new("x.dcm");
         let e = check_budget(&[vec![0u8; 100]], &f, p).expect_err("3 frames, 1 fragment");
         assert!(e.to_string().contains("RLE"), "{e}");

@@ -381,7 +381,7 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
     // The tolerant meta reader first: it refuses meta elements longer than
     // 64 KiB or than the file, which dicom-object's strict reader would
     // allocate in full before failing (a 740-byte file declaring 775 MB).
-    locate(path)?;
+    let loc = locate(path)?;
     let opts = OpenFileOptions::new();
     let opts = if until_pixel_data {
         opts.read_until(tags::PIXEL_DATA)
@@ -390,7 +390,7 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
     };
     match opts.open_file(path) {
         Ok(o) => Ok(o),
-        Err(strict) => lenient(path).map_err(|_| {
+        Err(strict) => lenient(path, &loc).map_err(|_| {
             read_err(
                 path,
                 strict.to_string().lines().next().unwrap_or("").to_owned(),
@@ -399,10 +399,9 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
     }
 }
 
-fn lenient(path: &Path) -> Result<DefaultDicomObject, DicomError> {
-    let loc = locate(path)?;
+fn lenient(path: &Path, loc: &Located) -> Result<DefaultDicomObject, DicomError> {
     let ts = syntax(path, &loc.ts_uid)?;
-    let obj = InMemDicomObject::read_dataset_with_ts(dataset_reader(path, &loc, false)?, ts)
+    let obj = InMemDicomObject::read_dataset_with_ts(dataset_reader(path, loc, false)?, ts)
         .map_err(|e| read_err(path, e.to_string()))?;
     let attr = |tag| super::attrs::string(&obj, tag);
     let meta = FileMetaTableBuilder::new()

@@ -10,7 +10,6 @@ use dicom_core::DicomValue;
 use dicom_core::value::PrimitiveValue;
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{DefaultDicomObject, InMemDicomObject};
-use dicom_pixeldata::PixelDecoder as _;
 use rayon::prelude::*;
 
 use super::{
@@ -292,16 +291,7 @@ fn pixel_bytes<'a>(
         .into()),
         DicomValue::PixelSequence(_) => {
             crate::dicom::transfer_syntax::check_decodable(ts, path)?;
-            let data = crate::dicom::codec::firewall(|| {
-                obj.decode_pixel_data()
-                    .map(dicom_pixeldata::DecodedPixelData::into_data)
-                    .map_err(|e| e.to_string().lines().next().unwrap_or("").to_owned())
-            })
-            .map_err(|reason| DicomError::Decode {
-                syntax: crate::dicom::transfer_syntax::name(ts),
-                reason,
-                path: path.to_owned(),
-            })?;
+            let (data, _) = crate::dicom::codec::decode_with_dicom_rs(obj, ts, path)?;
             Ok(Cow::Owned(data))
         }
         _ => Err(invalid(path, "PixelData holds no pixel values")),
