@@ -30,6 +30,7 @@ mod seg;
 mod segment;
 mod survey;
 mod tags;
+#[cfg(feature = "unet")]
 mod unet;
 
 pub use mesh::MeshArgs;
@@ -41,6 +42,7 @@ pub use seg::SegArgs;
 pub use segment::SegmentArgs;
 pub use survey::SurveyArgs;
 pub use tags::TagsArgs;
+#[cfg(feature = "unet")]
 pub use unet::UnetArgs;
 
 /// Hounsfield: CT DICOM series to HU volumes, and the tools around them.
@@ -89,6 +91,7 @@ pub enum Command {
     Survey(SurveyArgs),
     /// Train the 2D U-Net lung segmentation on labelled cases, or evaluate a
     /// model (per-slice Dice CSVs, histograms, box plots, montages).
+    #[cfg(feature = "unet")]
     Unet(UnetArgs),
     /// Register a moving series onto a fixed one (rigid, optional scale;
     /// mutual information, NCC or SSD): transform JSON, resampled series,
@@ -249,6 +252,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Seg(a) => seg::run_seg(&a),
         Command::Segment(a) => segment::run_segment(&a),
         Command::Survey(a) => survey::run_survey(&a),
+        #[cfg(feature = "unet")]
         Command::Unet(a) => unet::run_unet(&a),
         Command::Register(a) => register::run_register(&a),
         Command::View(_) => bail!("`view` opens a window: run it through the hounsfield binary"),

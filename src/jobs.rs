@@ -202,3 +202,36 @@ mod tests {
         assert_eq!(wait(&job), Err("cancelled".to_owned()));
     }
 }
+
+/// An error and its sources as one line (`outer: inner: root`), what the
+/// viewer's status bar shows. Sources already quoted by a message are not
+/// repeated.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod chain_tests {
+    #[test]
+    fn the_os_reason_reaches_the_line() {
+        let e = crate::io::IoError::io(
+            "opening",
+            std::path::Path::new("/x/ct.nii"),
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert_eq!(
+            super::error_chain(&e),
+            "I/O error while opening \"/x/ct.nii\": permission denied"
+        );
+    }
+}

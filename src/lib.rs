@@ -29,6 +29,7 @@ pub mod mpr;
 pub mod phantom;
 pub mod project;
 pub mod register;
+#[cfg(feature = "viewer")]
 pub mod render;
 pub mod seg;
 pub mod segment;
@@ -36,6 +37,8 @@ pub mod study;
 pub mod survey;
 #[doc(hidden)]
 pub mod testdata;
+#[cfg(feature = "viewer")]
 pub mod ui;
+#[cfg(feature = "unet")]
 pub mod unet;
 pub mod volume;

@@ -4,7 +4,6 @@
 
 use clap::Parser as _;
 use hounsfield::cli::{Cli, Command, run};
-use hounsfield::ui::{AppOptions, run_app};
 
 fn main() {
     let cli = Cli::parse();
@@ -26,7 +25,9 @@ fn main() {
     }
 }
 
+#[cfg(feature = "viewer")]
 fn run_command(cli: Cli) -> anyhow::Result<()> {
+    use hounsfield::ui::{AppOptions, run_app};
     match cli.command {
         None => run_app(AppOptions::default()).map_err(anyhow::Error::from),
         Some(Command::View(v)) => run_app(AppOptions {
@@ -37,6 +38,16 @@ fn run_command(cli: Cli) -> anyhow::Result<()> {
             config_dir: None,
         })
         .map_err(anyhow::Error::from),
+        Some(command) => run(command),
+    }
+}
+
+#[cfg(not(feature = "viewer"))]
+fn run_command(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None | Some(Command::View(_)) => anyhow::bail!(
+            "this build has no viewer (built without the `viewer` feature): run a command, see --help"
+        ),
         Some(command) => run(command),
     }
 }

@@ -16,6 +16,11 @@ use crate::seg::stats::{self, SegmentStats};
 use crate::volume::ops::{self, Histogram, HistogramParams};
 use crate::volume::{Geometry, Volume};
 
+mod volume_files;
+pub use volume_files::{
+    MAX_LABELS, VolumeFileKind, VolumeFileSummary, summarize_volume_file, volume_file_study,
+};
+
 /// Everything the viewer shows about one loaded series.
 #[derive(Clone, Debug)]
 pub struct Study {

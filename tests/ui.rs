@@ -394,6 +394,68 @@ fn segmentation_is_offered_opened_shown_and_exported() {
     assert!(h.state().study.as_ref().unwrap().segmentation.is_some());
 }
 
+/// A folder of a NIfTI volume and an NRRD label map (no DICOM): the browser
+/// lists both with their grids, the volume opens as the study by itself,
+/// and the label map is overlaid from its row.
+#[test]
+fn volume_and_label_map_files_are_listed_opened_and_overlaid() {
+    let tmp = common::tempdir();
+    let folder = tmp.path().join("nifti");
+    std::fs::create_dir_all(&folder).unwrap();
+    let ph = hounsfield::phantom::chest(&hounsfield::phantom::PhantomParams {
+        dims: [12, 32, 40],
+        ..Default::default()
+    });
+    hounsfield::io::nifti::write_nifti(&folder.join("chest.nii"), &ph.volume).unwrap();
+    hounsfield::io::nrrd::write_nrrd_labels(
+        &folder.join("labels.nrrd"),
+        &ph.labels,
+        &ph.volume.geometry,
+        true,
+    )
+    .unwrap();
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::OpenPath(folder.clone()));
+    wait(&mut h, |a| {
+        a.study.as_ref().is_some_and(|s| s.name == "chest.nii")
+    });
+    let study = h.state().study.as_ref().unwrap();
+    assert_eq!(study.volume.geometry.dims, [12, 32, 40]);
+    assert_eq!(study.volume.voxels.to_f32(), ph.volume.voxels.to_f32());
+    let kinds: Vec<_> = h
+        .state()
+        .scan_volumes
+        .iter()
+        .map(|(_, s)| s.as_ref().unwrap().kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            hounsfield::study::VolumeFileKind::Volume,
+            hounsfield::study::VolumeFileKind::LabelMap
+        ]
+    );
+    h.run_steps(2);
+    h.get_by_label_contains("label map 12×32×40");
+    h.get_by_label("Overlay").click();
+    wait(&mut h, |a| {
+        a.study.as_ref().is_some_and(|s| s.segmentation.is_some())
+    });
+    let seg = h
+        .state()
+        .study
+        .as_ref()
+        .unwrap()
+        .segmentation
+        .clone()
+        .unwrap();
+    assert_eq!(seg.geometry, ph.volume.geometry);
+    assert!(!seg.segments.is_empty());
+}
+
 fn wait(h: &mut Harness<'_, App>, done: impl Fn(&App) -> bool) {
     wait_up_to(h, 120, done);
 }

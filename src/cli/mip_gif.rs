@@ -97,6 +97,11 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
         ..FuseParams::default()
     };
     let t0 = Instant::now();
+    #[cfg(not(feature = "viewer"))]
+    if a.gpu {
+        anyhow::bail!("--gpu needs the `viewer` feature (this build has no GPU render layer)");
+    }
+    #[cfg(feature = "viewer")]
     let frames = if a.gpu {
         let gpu = crate::render::gpu::Gpu::headless()?;
         crate::project::fuse::FusedFrames {
@@ -109,6 +114,8 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
     } else {
         rotating_mip_fused(&l.volume, seg.as_ref(), &params, &fuse, None, progress)?
     };
+    #[cfg(not(feature = "viewer"))]
+    let frames = rotating_mip_fused(&l.volume, seg.as_ref(), &params, &fuse, None, progress)?;
     let project_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let overlay = frames.has_overlay().then_some(Overlay {

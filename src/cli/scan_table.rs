@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::ScanArgs;
 use crate::dicom::{self, ScanReport, SeriesInfo};
+use crate::study::summarize_volume_file;
 
 /// Run `scan` and print the table (or JSON).
 pub fn run_scan(a: &ScanArgs) -> anyhow::Result<()> {
@@ -71,58 +72,13 @@ fn to_json(r: &ScanReport) -> serde_json::Value {
 /// A NIfTI/NRRD/NPY file's grid and kind ("label map": integer values,
 /// none negative, at most 256 distinct; else "volume").
 fn volume_json(path: &std::path::Path) -> serde_json::Value {
-    match volume_file_info(path) {
-        Ok((kind, dims, spacing, labels)) => json!({
-            "path": path, "kind": kind, "shape_zyx": dims, "spacing_zyx_mm": spacing,
-            "labels": labels,
+    match summarize_volume_file(path) {
+        Ok(v) => json!({
+            "path": v.path, "kind": v.kind.label(), "shape_zyx": v.shape_zyx,
+            "spacing_zyx_mm": v.spacing_zyx_mm, "labels": v.labels,
         }),
-        Err(e) => json!({ "path": path, "error": e }),
+        Err(e) => json!({ "path": path, "error": format!("{e:#}") }),
     }
-}
-
-type VolumeFileInfo = (&'static str, [usize; 3], [f64; 3], Vec<i64>);
-
-fn volume_file_info(path: &std::path::Path) -> Result<VolumeFileInfo, String> {
-    let is_npy = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let (data, dims, spacing) = if is_npy {
-        let d = crate::io::npy::read_npy(path).map_err(|e| format!("{e:#}"))?;
-        let s = d.shape();
-        (d, s, [1.0; 3])
-    } else {
-        let v = crate::study::read_label_map_file(path).map_err(|e| format!("{e:#}"))?;
-        let s = v.data.shape();
-        let sp = v.geometry.spacing_zyx_mm();
-        (v.data, s, sp)
-    };
-    let labels = label_values(&data);
-    let kind = if labels.is_some() {
-        "label map"
-    } else {
-        "volume"
-    };
-    Ok((kind, dims, spacing, labels.unwrap_or_default()))
-}
-
-/// The values of a label map: integers, none negative, at most 256 distinct;
-/// `None` for anything else.
-fn label_values(data: &crate::io::ImageData) -> Option<Vec<i64>> {
-    use crate::io::ImageData;
-    if matches!(data, ImageData::F32(_) | ImageData::F64(_)) {
-        return None;
-    }
-    let mut labels = std::collections::BTreeSet::new();
-    for v in data.to_f64() {
-        if v < 0.0 {
-            return None;
-        }
-        labels.insert(v as i64);
-        if labels.len() > 256 {
-            return None;
-        }
-    }
-    Some(labels.into_iter().collect())
 }
 
 fn print_table(r: &ScanReport, all_failures: bool) {
@@ -209,19 +165,20 @@ fn print_objects_and_failures(r: &ScanReport, all_failures: bool) {
     if !r.volume_files.is_empty() {
         println!("\nvolumes and label maps:");
         for p in &r.volume_files {
-            match volume_file_info(p) {
-                Ok((kind, d, s, labels)) => println!(
-                    "  {kind:<10} {}x{}x{} (z,row,col), {:.3}x{:.3}x{:.3} mm{}  {}",
-                    d[0],
-                    d[1],
-                    d[2],
-                    s[0],
-                    s[1],
-                    s[2],
-                    if labels.is_empty() {
+            match summarize_volume_file(p) {
+                Ok(v) => println!(
+                    "  {:<10} {}x{}x{} (z,row,col), {:.3}x{:.3}x{:.3} mm{}  {}",
+                    v.kind.label(),
+                    v.shape_zyx[0],
+                    v.shape_zyx[1],
+                    v.shape_zyx[2],
+                    v.spacing_zyx_mm[0],
+                    v.spacing_zyx_mm[1],
+                    v.spacing_zyx_mm[2],
+                    if v.labels.is_empty() {
                         String::new()
                     } else {
-                        format!(", labels {labels:?}")
+                        format!(", labels {:?}", v.labels)
                     },
                     p.display()
                 ),

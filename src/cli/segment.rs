@@ -149,6 +149,11 @@ fn run_lungs(a: &LungsArgs) -> anyhow::Result<()> {
             );
             (m.labels, &KMEANS_NAMES)
         }
+        #[cfg(not(feature = "unet"))]
+        MethodArg::Unet => anyhow::bail!(
+            "the UNet needs the `unet` feature (this build has none: rebuild with default features)"
+        ),
+        #[cfg(feature = "unet")]
         MethodArg::Unet => {
             let model = crate::unet::bundled::model_or_bundled(a.model.as_deref())?;
             let params = if a.raw {

@@ -195,7 +195,7 @@ impl InstanceHeader {
 
 /// Read the header of one file (everything before PixelData).
 pub fn read_header(path: &Path) -> Result<InstanceHeader, DicomError> {
-    let pixel_span = match super::open::check_structure(path) {
+    let pixel_span = match super::open::check_structure(path, super::open::Extent::Header) {
         Ok(span) => span,
         // Headers are fine; the loader reports the short pixel data.
         Err(DicomError::TruncatedPixelData { .. }) => None,

@@ -209,7 +209,7 @@ fn decode_file_into<T: HuSample>(
         let all = Samples::U16(Cow::Borrowed(buf.as_slice()));
         return convert_frames(&all, frames, path);
     }
-    super::open::check_structure(path)?;
+    super::open::check_structure(path, super::open::Extent::Whole)?;
     let obj = super::open::open_object(path, false)?;
     let pixel = obj
         .element_opt(tags::PIXEL_DATA)

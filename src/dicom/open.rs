@@ -21,7 +21,7 @@ use dicom_object::meta::FileMetaTableBuilder;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_parser::dataset::DataToken;
 use dicom_parser::dataset::read::{DataSetReader, DataSetReaderOptions};
-use dicom_parser::stateful::decode::{DynStatefulDecoder, StatefulDecode as _};
+use dicom_parser::stateful::decode::DynStatefulDecoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::attrs::tag_text;
@@ -278,18 +278,80 @@ pub struct PixelSpan {
     pub file_len: u64,
 }
 
-/// Walk the tokens up to the pixel data: fail on nesting deeper than
-/// [`MAX_NESTING_DEPTH`] or on a declared length beyond the end of the file
-/// ([`DicomError::TruncatedPixelData`] when it is the pixel data's).
-/// Returns where native (not encapsulated, not deflated) pixel data lies.
-pub fn check_structure(path: &Path) -> Result<Option<PixelSpan>, DicomError> {
+/// How much of a data set [`check_structure`] walks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extent {
+    /// Up to the pixel data: what a header read (`read_until(PixelData)`)
+    /// will parse.
+    Header,
+    /// To the end of the file: what a full read parses, pixel data and any
+    /// elements after it included.
+    Whole,
+}
+
+/// Inflated bytes accepted from a deflated data set: the compressed size
+/// times [`super::codec::MAX_EXPANSION`] plus [`super::codec::EXPANSION_FLOOR`].
+fn inflated_budget(file_len: u64) -> u64 {
+    file_len
+        .saturating_mul(super::codec::MAX_EXPANSION)
+        .saturating_add(super::codec::EXPANSION_FLOOR)
+}
+
+/// A reader that counts the bytes taken from it (the decoder does not
+/// expose its position while the token reader borrows it), and refuses to
+/// give more than `limit`.
+struct Counted<R> {
+    inner: R,
+    taken: std::rc::Rc<std::cell::Cell<u64>>,
+    limit: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.limit.saturating_sub(self.taken.get());
+        if left == 0 && !buf.is_empty() {
+            return Err(std::io::Error::other(format!(
+                "data set inflates beyond {} bytes",
+                self.limit
+            )));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.taken.set(self.taken.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Walk the data set tokens of `path` (up to the pixel data, or to the end
+/// for [`Extent::Whole`]) before dicom-object reads it: fail on nesting
+/// deeper than [`MAX_NESTING_DEPTH`], on a declared length beyond the bytes
+/// left in the file ([`DicomError::TruncatedPixelData`] when it is the pixel
+/// data's), and on any token the parser cannot read (dicom-object would fail
+/// on it too, but only after allocating what the lengths before it declared).
+/// Values are read one at a time and dropped, so the walk holds at most one
+/// value, never more than the file's size. Returns where native (not
+/// encapsulated, not deflated) pixel data lies.
+pub fn check_structure(path: &Path, extent: Extent) -> Result<Option<PixelSpan>, DicomError> {
     let file_len = std::fs::metadata(path)
         .map_err(|e| read_err(path, e.to_string()))?
         .len();
     let loc = locate(path)?;
     let ts = syntax(path, &loc.ts_uid)?;
-    let Ok(mut decoder) = DynStatefulDecoder::new_with_ts(dataset_reader(path, &loc, true)?, ts, 0)
-    else {
+    let deflated = loc.ts_uid == DEFLATED;
+    // Bytes the data set can hold: the rest of the file, or what a deflated
+    // one may inflate to.
+    let available = if deflated {
+        inflated_budget(file_len)
+    } else {
+        file_len.saturating_sub(loc.offset)
+    };
+    let taken = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let source = Counted {
+        inner: dataset_reader(path, &loc, true)?,
+        taken: taken.clone(),
+        limit: available,
+    };
+    let Ok(mut decoder) = DynStatefulDecoder::new_with_ts(source, ts, 0) else {
         return Ok(None);
     };
     let mut pixel_len = None;
@@ -297,9 +359,26 @@ pub fn check_structure(path: &Path) -> Result<Option<PixelSpan>, DicomError> {
         let mut depth = 0usize;
         let reader = DataSetReader::new(&mut decoder, DataSetReaderOptions::default());
         for token in reader {
-            // A token error is left for the real reader to report.
-            let Ok(token) = token else { return Ok(None) };
-            check_declared_length(path, &token, depth, file_len, &loc)?;
+            let token = token.map_err(|e| {
+                read_err(
+                    path,
+                    format!(
+                        "data set unreadable after {} bytes: {}",
+                        taken.get(),
+                        first_line(&e.to_string())
+                    ),
+                )
+            })?;
+            let left = available.saturating_sub(taken.get());
+            check_declared_length(path, &token, depth, left, deflated)?;
+            // dicom-object's `read_until(PixelData)` stops at the first
+            // top-level element or sequence at or past PixelData.
+            if extent == Extent::Header
+                && depth == 0
+                && matches!(&token, DataToken::SequenceStart { tag, .. } if *tag >= tags::PIXEL_DATA)
+            {
+                break;
+            }
             match token {
                 DataToken::SequenceStart { .. } | DataToken::ItemStart { .. } => {
                     depth += 1;
@@ -312,35 +391,45 @@ pub fn check_structure(path: &Path) -> Result<Option<PixelSpan>, DicomError> {
                 }
                 DataToken::SequenceEnd | DataToken::ItemEnd => depth = depth.saturating_sub(1),
                 DataToken::ElementHeader(h) if depth == 0 && h.tag >= tags::PIXEL_DATA => {
-                    if h.tag == tags::PIXEL_DATA {
-                        pixel_len = h.len.get();
+                    if h.tag == tags::PIXEL_DATA && pixel_len.is_none() {
+                        pixel_len = Some((h.len.get(), taken.get()));
                     }
-                    break;
+                    if extent == Extent::Header {
+                        break;
+                    }
                 }
-                DataToken::PixelSequenceStart if depth == 0 => break,
+                DataToken::PixelSequenceStart if depth == 0 => {
+                    pixel_len.get_or_insert((None, 0));
+                    if extent == Extent::Header {
+                        break;
+                    }
+                }
                 _ => {}
             }
         }
     }
-    // The reader stops right after the PixelData header: the decoder's
-    // position is where the value starts.
-    Ok(pixel_len
-        .filter(|_| loc.ts_uid != DEFLATED)
-        .map(|len| PixelSpan {
-            offset: loc.offset + decoder.position(),
-            len: u64::from(len),
+    // `taken` after the PixelData header is where its value starts.
+    Ok(pixel_len.filter(|_| !deflated).and_then(|(len, at)| {
+        Some(PixelSpan {
+            offset: loc.offset + at,
+            len: u64::from(len?),
             file_len,
-        }))
+        })
+    }))
 }
 
-/// Declared lengths beyond the file would make the reader allocate (and
-/// zero) that much before failing.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// Declared lengths beyond the bytes left would make the reader allocate
+/// (and zero) that much before failing.
 fn check_declared_length(
     path: &Path,
     token: &DataToken,
     depth: usize,
-    file_len: u64,
-    loc: &Located,
+    left: u64,
+    deflated: bool,
 ) -> Result<(), DicomError> {
     let declared = match token {
         DataToken::ElementHeader(h) => h
@@ -356,22 +445,28 @@ fn check_declared_length(
     let Some((what, len)) = declared else {
         return Ok(());
     };
-    if u64::from(len) <= file_len || loc.ts_uid == DEFLATED {
+    if u64::from(len) <= left {
         return Ok(());
     }
     if let DataToken::ElementHeader(h) = token
         && depth == 0
         && h.tag == tags::PIXEL_DATA
+        && !deflated
     {
         return Err(DicomError::TruncatedPixelData {
             expected: u64::from(len),
-            got: file_len,
+            got: left,
             path: path.to_owned(),
         });
     }
+    let room = if deflated {
+        format!("the inflated data set may hold at most {left} more")
+    } else {
+        format!("only {left} are left in the file")
+    };
     Err(read_err(
         path,
-        format!("{what} declares {len} bytes but the file has only {file_len}"),
+        format!("{what} declares {len} bytes but {room}"),
     ))
 }
 
@@ -390,12 +485,8 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
     };
     match opts.open_file(path) {
         Ok(o) => Ok(o),
-        Err(strict) => lenient(path, &loc).map_err(|_| {
-            read_err(
-                path,
-                strict.to_string().lines().next().unwrap_or("").to_owned(),
-            )
-        }),
+        Err(strict) => lenient(path, &loc)
+            .map_err(|_| read_err(path, first_line(&strict.to_string()).to_owned())),
     }
 }
 
@@ -422,3 +513,6 @@ fn lenient(path: &Path, loc: &Located) -> Result<DefaultDicomObject, DicomError>
         .map_err(|e| read_err(path, e.to_string()))?;
     Ok(obj.with_exact_meta(meta))
 }
+
+#[cfg(test)]
+mod tests;

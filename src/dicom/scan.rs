@@ -167,7 +167,7 @@ fn is_dicomdir_name(p: &Path) -> bool {
 
 /// The files referenced by a DICOMDIR (ReferencedFileID of every record).
 pub fn dicomdir_files(dicomdir: &Path) -> Result<Vec<PathBuf>, DicomError> {
-    super::open::check_structure(dicomdir)?;
+    super::open::check_structure(dicomdir, super::open::Extent::Whole)?;
     let obj = super::open::open_object(dicomdir, false)?;
     let base = dicomdir.parent().unwrap_or(Path::new("."));
     let mut out = Vec::new();

@@ -413,8 +413,17 @@ fn grid_slots(d: &[f64], report: &mut ValidationReport) -> Vec<usize> {
     let median = gaps[gaps.len() / 2];
     let mut slot_of = vec![0usize; d.len()];
     let mut missing = Vec::new();
+    // A gap of `d.len() + 2` steps already invents more slices than
+    // exist (the irregular case below), so steps are capped there: a zero
+    // or denormal median, or positions 1e300 mm apart, cannot overflow.
+    let cap = d.len() + 2;
     for k in 1..d.len() {
-        let whole = ((d[k] - d[k - 1]) / median).round().max(1.0) as usize;
+        let ratio = ((d[k] - d[k - 1]) / median).round().max(1.0);
+        let whole = if ratio.is_finite() {
+            (ratio as usize).min(cap)
+        } else {
+            cap
+        };
         if whole >= 2 {
             missing.push((slot_of[k - 1] + 1, whole - 1));
         }
@@ -563,3 +572,6 @@ fn thickness_note(frames: &[Candidate], spacing_mm: f64, report: &mut Validation
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

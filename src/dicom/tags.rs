@@ -25,7 +25,7 @@ use dicom_dictionary_std::{StandardDataDictionary, tags};
 use dicom_object::InMemDicomObject;
 
 use super::error::DicomError;
-use super::open::{check_structure, open_object};
+use super::open::{Extent, check_structure, open_object};
 
 /// Deepest sequence nesting whose content is listed; deeper items are
 /// replaced by one [`NOT_SHOWN`] row.
@@ -114,7 +114,7 @@ impl fmt::Debug for TagRow {
 /// # Ok::<(), hounsfield::dicom::DicomError>(())
 /// ```
 pub fn dump_tags(path: &Path, max_value_chars: usize) -> Result<Vec<TagRow>, DicomError> {
-    check_structure(path)?;
+    check_structure(path, Extent::Whole)?;
     let obj = open_object(path, false)?;
     let mut rows = Vec::new();
     for e in obj.meta().to_element_iter() {

@@ -52,6 +52,8 @@ pub struct App {
     pub study: Option<Study>,
     /// The last scan: the opened path and what it holds.
     pub scan: Option<(PathBuf, ScanReport)>,
+    /// The scan's NIfTI/NRRD/NumPy files with their grids (or why not).
+    pub scan_volumes: Vec<(PathBuf, Result<study::VolumeFileSummary, String>)>,
     /// Status bar message.
     pub message: Option<Message>,
     /// Recently opened paths.
@@ -119,6 +121,7 @@ impl App {
             state: ViewerState::default(),
             study: None,
             scan: None,
+            scan_volumes: Vec::new(),
             message: None,
             recent: Recent::load(options.config_dir.clone()),
             probe: None,
@@ -238,6 +241,7 @@ impl App {
                 }
             }
             Command::LoadSeries(i) => self.start_load(i),
+            Command::OpenVolumeFile(p) => self.start_volume_load(p),
             Command::OpenDemo => {
                 self.set_study(study::demo());
                 self.info("Demo phantom");

@@ -16,6 +16,8 @@ pub enum Command {
     PickFolder,
     /// Load series `index` of the current scan.
     LoadSeries(usize),
+    /// Open a NIfTI/NRRD volume file as the study.
+    OpenVolumeFile(PathBuf),
     /// Show the built-in demo study.
     OpenDemo,
     /// Cancel the running job.

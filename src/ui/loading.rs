@@ -14,7 +14,42 @@ use crate::study::{self, Study};
 /// What an open job produces: the scan, and the study when it loaded one.
 pub(crate) struct Opened {
     report: ScanReport,
+    volumes: Vec<(PathBuf, Result<study::VolumeFileSummary, String>)>,
     study: Option<Result<Study, String>>,
+}
+
+/// The grid and kind of every NIfTI/NRRD/NumPy file of a scan.
+fn summarize_volumes(
+    report: &ScanReport,
+) -> Vec<(PathBuf, Result<study::VolumeFileSummary, String>)> {
+    report
+        .volume_files
+        .iter()
+        .map(|p| {
+            let s = study::summarize_volume_file(p).map_err(|e| crate::jobs::error_chain(&e));
+            (p.clone(), s)
+        })
+        .collect()
+}
+
+/// Without any image series, the one NIfTI/NRRD volume of a scan (not a
+/// label map, and not NumPy, which carries no geometry) opens as the study.
+fn only_volume(
+    report: &ScanReport,
+    volumes: &[(PathBuf, Result<study::VolumeFileSummary, String>)],
+) -> Option<PathBuf> {
+    if !report.series.is_empty() {
+        return None;
+    }
+    let mut candidates = volumes.iter().filter(|(p, s)| {
+        s.as_ref()
+            .is_ok_and(|s| s.kind == study::VolumeFileKind::Volume)
+            && study::is_label_map_file(p)
+    });
+    match (candidates.next(), candidates.next()) {
+        (Some((p, _)), None) => Some(p.clone()),
+        _ => None,
+    }
 }
 
 /// Publish the middle slice, then load the whole series.
@@ -54,8 +89,20 @@ impl App {
         let job = Job::spawn(format!("Opening {}", path.display()), waker, move |c| {
             c.set_note("reading headers");
             let report = dicom::scan(&[p]);
-            let study = only_loadable(&report).map(|i| load_with_preview(&report.series[i], c));
-            Ok(Opened { report, study })
+            let mut study = only_loadable(&report).map(|i| load_with_preview(&report.series[i], c));
+            c.set_note("reading volume files");
+            let volumes = summarize_volumes(&report);
+            if study.is_none()
+                && let Some(p) = only_volume(&report, &volumes)
+            {
+                study =
+                    Some(study::volume_file_study(&p).map_err(|e| crate::jobs::error_chain(&e)));
+            }
+            Ok(Opened {
+                report,
+                volumes,
+                study,
+            })
         });
         match job {
             Ok(j) => {
@@ -98,6 +145,23 @@ impl App {
         }
     }
 
+    pub(super) fn start_volume_load(&mut self, path: PathBuf) {
+        if let Some(j) = &self.load_job {
+            j.cancel();
+        }
+        self.open_started = Some(std::time::Instant::now());
+        self.first_slice_s = None;
+        let waker = self.waker();
+        let name = format!("Opening {}", path.display());
+        match Job::spawn(name, waker, move |c| {
+            c.set_note("reading");
+            study::volume_file_study(&path).map_err(|e| crate::jobs::error_chain(&e))
+        }) {
+            Ok(j) => self.load_job = Some(j),
+            Err(e) => self.error(e),
+        }
+    }
+
     /// Take finished job results. Called from `logic()`; tests call it too.
     pub fn poll_jobs(&mut self) {
         let first = self
@@ -112,7 +176,7 @@ impl App {
             self.scan_job = None;
             match r {
                 Ok(opened) => {
-                    self.finish_scan(opened.report);
+                    self.finish_scan(opened.report, opened.volumes);
                     if let Some(result) = opened.study {
                         self.finish_load(result);
                     }
@@ -186,17 +250,29 @@ impl App {
         )
     }
 
-    fn finish_scan(&mut self, report: ScanReport) {
+    fn finish_scan(
+        &mut self,
+        report: ScanReport,
+        volumes: Vec<(PathBuf, Result<study::VolumeFileSummary, String>)>,
+    ) {
         let Some((path, _)) = self.scan.take() else {
             return;
         };
-        if report.series.is_empty() {
+        self.scan_volumes = volumes;
+        if report.series.is_empty() && self.scan_volumes.is_empty() {
             self.open_started = None;
             self.error(format!(
                 "no image series in {} ({} objects, {} unreadable files); the current study stays open",
                 path.display(),
                 report.objects.len(),
                 report.failures.len()
+            ));
+        } else if report.series.is_empty() {
+            self.recent.remember(path.clone());
+            self.info(format!(
+                "{} volume files found in {}",
+                self.scan_volumes.len(),
+                path.display()
             ));
         } else {
             self.recent.remember(path.clone());

@@ -7,7 +7,6 @@ use egui::{Color32, RichText};
 
 use super::app::App;
 use super::command::Command;
-use crate::dicom::Severity;
 use crate::mpr::ViewAxis;
 use crate::volume::resample::Interpolation;
 use crate::volume::window;
@@ -180,7 +179,7 @@ pub fn side_panel(app: &mut App, ui: &mut egui::Ui) {
         .default_size(330.0)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                series_browser(app, ui);
+                super::browser::series_browser(app, ui);
                 ui.separator();
                 window_controls(app, ui);
                 ui.separator();
@@ -192,120 +191,6 @@ pub fn side_panel(app: &mut App, ui: &mut egui::Ui) {
                 tag_browser(app, ui);
             });
         });
-}
-
-fn series_browser(app: &mut App, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
-        ui.heading("Series");
-        if ui.button("Open folder…").clicked() {
-            app.push(Command::PickFolder);
-        }
-        if ui.button("Demo").clicked() {
-            app.push(Command::OpenDemo);
-        }
-    });
-    let Some((path, report)) = &app.scan else {
-        ui.label("Open a folder (File > Open folder, or drop it on the window).");
-        return;
-    };
-    ui.label(RichText::new(path.display().to_string()).small());
-    let mut load = None;
-    for (i, s) in report.series.iter().enumerate() {
-        if series_row(ui, s) {
-            load = Some(i);
-        }
-    }
-    for o in &report.objects {
-        ui.label(
-            RichText::new(format!(
-                "{} {}",
-                o.kind.label(),
-                o.description.as_deref().unwrap_or_default()
-            ))
-            .weak(),
-        );
-    }
-    if !report.failures.is_empty() {
-        ui.label(RichText::new(format!("{} unreadable files", report.failures.len())).weak())
-            .on_hover_text(
-                report
-                    .failures
-                    .iter()
-                    .take(20)
-                    .map(|f| f.reason.clone())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
-    }
-    if ui.button("Survey this folder…").clicked() {
-        app.show_survey = true;
-        if app.survey.is_none() {
-            app.start_survey();
-        }
-    }
-    if let Some(i) = load {
-        app.push(Command::LoadSeries(i));
-    }
-}
-
-/// One line of the series browser; true when clicked.
-fn series_row(ui: &mut egui::Ui, s: &crate::dicom::SeriesInfo) -> bool {
-    let mut clicked = false;
-    let first = &s.instances[0];
-    let (badge, colour, hover) = match &s.layout {
-        Ok(l) => {
-            let colour = match l.report.worst() {
-                None => Color32::from_rgb(90, 200, 90),
-                Some(Severity::Info) => Color32::from_rgb(120, 170, 255),
-                Some(Severity::Warning) => Color32::from_rgb(240, 190, 60),
-                Some(Severity::Error) => Color32::from_rgb(255, 90, 90),
-            };
-            let text: Vec<String> = l
-                .report
-                .issues
-                .iter()
-                .map(|i| format!("[{:?}] {}", i.severity, i.message))
-                .collect();
-            (
-                l.report.badge(),
-                colour,
-                if text.is_empty() {
-                    "no issues".to_owned()
-                } else {
-                    text.join("\n")
-                },
-            )
-        }
-        Err(e) => ("error", Color32::from_rgb(255, 90, 90), e.clone()),
-    };
-    let spacing = s.layout.as_ref().map_or_else(
-        |_| "-".to_owned(),
-        |l| {
-            let sp = l.geometry.spacing_zyx_mm();
-            format!("{:.2}×{:.2}×{:.2} mm", sp[2], sp[1], sp[0])
-        },
-    );
-    let slices = s
-        .layout
-        .as_ref()
-        .map_or(s.frame_count(), |l| l.geometry.dims[0]);
-    ui.horizontal(|ui| {
-        ui.colored_label(colour, badge).on_hover_text(hover);
-        let label = format!(
-            "{} {} · {} sl · {}×{} · {}",
-            s.metadata.modality.as_deref().unwrap_or("?"),
-            s.metadata
-                .series_description
-                .as_deref()
-                .unwrap_or("(no description)"),
-            slices,
-            first.cols,
-            first.rows,
-            spacing
-        );
-        clicked = ui.selectable_label(false, label).clicked();
-    });
-    clicked
 }
 
 fn window_controls(app: &mut App, ui: &mut egui::Ui) {

@@ -46,7 +46,7 @@ fn missing(path: &Path, name: &'static str, tag: dicom_core::Tag) -> SegFileErro
 /// # Ok::<(), hounsfield::dicom::seg::SegFileError>(())
 /// ```
 pub fn read_seg(path: &Path) -> Result<SegObject, SegFileError> {
-    crate::dicom::open::check_structure(path)?;
+    crate::dicom::open::check_structure(path, crate::dicom::open::Extent::Whole)?;
     let obj = crate::dicom::open::open_object(path, false)?;
     let ts = obj
         .meta()

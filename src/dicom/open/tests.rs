@@ -1,0 +1,123 @@
+//! Tests of the structure pre-flight: declared lengths beyond the bytes left
+//! are refused before dicom-object allocates them, before and after the pixel
+//! data, in plain and deflated data sets.
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use ndarray::Array3;
+
+use super::*;
+use crate::dicom::write::{SeriesWriteOptions, write_series};
+use crate::volume::{Geometry, Volume};
+
+/// One 3×4 explicit-VR slice written by the project's series writer.
+fn slice(dir: &Path) -> PathBuf {
+    let vol = Volume::from_i16(
+        Array3::from_elem((1, 3, 4), 40),
+        Geometry::identity([1, 3, 4]),
+    );
+    let opts = SeriesWriteOptions {
+        explicit_vr: true,
+        ..Default::default()
+    };
+    write_series(&vol, dir, &opts).unwrap().remove(0)
+}
+
+/// An explicit VR little endian OB element header declaring `len` bytes.
+fn ob_header(group: u16, element: u16, len: u32) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&group.to_le_bytes());
+    h.extend_from_slice(&element.to_le_bytes());
+    h.extend_from_slice(b"OB\0\0");
+    h.extend_from_slice(&len.to_le_bytes());
+    h
+}
+
+#[test]
+fn a_huge_element_after_the_pixel_data_is_refused_before_a_full_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = slice(dir.path());
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    // Trailing padding declaring 4 GB, followed by 16 bytes.
+    f.write_all(&ob_header(0xFFFC, 0xFFFC, 0xFFFF_FFF0))
+        .unwrap();
+    f.write_all(&[0; 16]).unwrap();
+    drop(f);
+    // Headers stop before it: still readable, with the pixel span found.
+    let span = check_structure(&path, Extent::Header).unwrap().unwrap();
+    assert_eq!(span.len, 24);
+    assert!(crate::dicom::header::read_header(&path).is_ok());
+    // A full read would allocate 4 GB: refused with the element named.
+    let e = check_structure(&path, Extent::Whole)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("(FFFC,FFFC) declares 4294967280 bytes but only 16 are left"),
+        "{e}"
+    );
+    assert!(crate::dicom::tags::dump_tags(&path, 80).is_err());
+}
+
+#[test]
+fn lengths_are_checked_against_the_bytes_left_not_the_file_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = slice(dir.path());
+    let whole = std::fs::read(&path).unwrap();
+    // Cut the file 20 bytes into the pixel data (24 bytes): the pixel data
+    // now declares more than is left, though less than the file's size.
+    std::fs::write(&path, &whole[..whole.len() - 4]).unwrap();
+    match check_structure(&path, Extent::Whole) {
+        Err(DicomError::TruncatedPixelData { expected, got, .. }) => {
+            assert_eq!((expected, got), (24, 20));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_unreadable_token_is_an_error_not_left_to_dicom_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = slice(dir.path());
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    // Half an element header after the pixel data.
+    f.write_all(&[0xFC, 0xFF, 0xFC]).unwrap();
+    drop(f);
+    let e = check_structure(&path, Extent::Whole)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("data set unreadable after"), "{e}");
+}
+
+#[test]
+fn a_deflated_data_set_may_not_inflate_past_its_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.dcm");
+    // Meta group: just the transfer syntax (the tolerant reader needs no
+    // more), then a deflated data set of one private OB element declaring
+    // 40 MB of zeros, which deflate to ~40 KB: over the inflation budget.
+    let ts = b"1.2.840.10008.1.2.1.99\0";
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+    file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+    file.extend_from_slice(ts);
+    let big = 40 << 20;
+    let mut data = ob_header(0x0009, 0x1010, big);
+    data.resize(data.len() + big as usize, 0);
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&data).unwrap();
+    file.extend_from_slice(&z.finish().unwrap());
+    let compressed = file.len() as u64;
+    std::fs::write(&path, &file).unwrap();
+    assert!(inflated_budget(compressed) < u64::from(big), "{compressed}");
+    let e = check_structure(&path, Extent::Whole)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the inflated data set may hold at most"), "{e}");
+}
