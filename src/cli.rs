@@ -115,6 +115,9 @@ pub struct ViewArgs {
     /// Frames to render before the screenshot.
     #[arg(long, default_value_t = 10)]
     pub frames: u32,
+    /// Leave durations out of status messages (reproducible screenshots).
+    #[arg(long)]
+    pub hide_timings: bool,
 }
 
 /// Arguments of `scan`.

@@ -36,6 +36,7 @@ fn run_command(cli: Cli) -> anyhow::Result<()> {
             screenshot: v.screenshot,
             exit_after_frames: Some(v.frames),
             config_dir: None,
+            hide_timings: v.hide_timings,
         })
         .map_err(anyhow::Error::from),
         Some(command) => run(command),

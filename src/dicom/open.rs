@@ -310,6 +310,11 @@ impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let left = self.limit.saturating_sub(self.taken.get());
         if left == 0 && !buf.is_empty() {
+            // At the limit: the end of the data set is fine, more is not.
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
             return Err(std::io::Error::other(format!(
                 "data set inflates beyond {} bytes",
                 self.limit

@@ -138,7 +138,9 @@ mod tests {
         let s = summarize_volume_file(&seg_path).unwrap();
         assert_eq!(s.kind, VolumeFileKind::LabelMap);
         assert_eq!(s.shape_zyx, [3, 4, 5]);
-        assert_eq!(s.spacing_zyx_mm, [2.0, 0.75, 0.5]);
+        for (got, want) in s.spacing_zyx_mm.into_iter().zip([2.0, 0.75, 0.5]) {
+            assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        }
         assert_eq!(s.labels, vec![0, 7]);
 
         let ct = Volume::from_i16(

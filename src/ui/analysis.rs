@@ -69,6 +69,7 @@ impl App {
         let Some(s) = &self.study else { return };
         let volume = Arc::clone(&s.volume);
         let reference = s.segmentation.clone();
+        let hide = self.hide_timings();
         self.start_task("Segmenting the lungs".into(), move |control| {
             let m = with_control(control, |c| {
                 segment_lungs(&volume, &LungParams::default(), c)
@@ -82,8 +83,11 @@ impl App {
             )
             .map_err(|e| e.to_string())?;
             let note = format!(
-                "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml in {:.1} s",
-                m.report.right_ml, m.report.left_ml, m.report.airway_removed_ml, m.report.seconds
+                "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml{}",
+                m.report.right_ml,
+                m.report.left_ml,
+                m.report.airway_removed_ml,
+                super::app::took(hide, m.report.seconds)
             );
             analysis_done(seg, reference.as_deref(), &volume, control, note)
         });
@@ -95,6 +99,7 @@ impl App {
         let Some(s) = &self.study else { return };
         let volume = Arc::clone(&s.volume);
         let reference = s.segmentation.clone();
+        let hide = self.hide_timings();
         self.start_task("Segmenting the lungs (UNet)".into(), move |control| {
             control.set_note("loading the model");
             let model = crate::unet::bundled::bundled_model().map_err(|e| e.to_string())?;
@@ -110,7 +115,11 @@ impl App {
                 "lungs (UNet)",
             )
             .map_err(|e| e.to_string())?;
-            let note = format!("lungs (UNet): {:.0} ml in {:.1} s", m.lung_ml, m.seconds);
+            let note = format!(
+                "lungs (UNet): {:.0} ml{}",
+                m.lung_ml,
+                super::app::took(hide, m.seconds)
+            );
             analysis_done(seg, reference.as_deref(), &volume, control, note)
         });
     }

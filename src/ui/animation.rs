@@ -69,6 +69,7 @@ impl App {
         let name = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let hide = self.hide_timings();
         self.start_task(format!("Rotating MIP to {name}"), move |control| {
             let t = std::time::Instant::now();
             let progress = |done: usize, total: usize| control.set_progress(done, total);
@@ -117,9 +118,9 @@ impl App {
                 note = format!(" and {n} PNG frames in {}", dir.display());
             }
             Ok(TaskDone::Written(format!(
-                "rotating MIP ({} frames, {:.1} s) saved to {}{note}",
+                "rotating MIP ({} frames{}) saved to {}{note}",
                 frames.grey.len(),
-                t.elapsed().as_secs_f64(),
+                super::app::took(hide, t.elapsed().as_secs_f64()),
                 path.display()
             )))
         });

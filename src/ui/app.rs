@@ -41,6 +41,19 @@ pub struct AppOptions {
     pub exit_after_frames: Option<u32>,
     /// Where the recent-studies list lives (default: the user's config folder).
     pub config_dir: Option<PathBuf>,
+    /// Leave durations out of status messages, so screenshots and UI
+    /// snapshots do not depend on the wall clock.
+    pub hide_timings: bool,
+}
+
+/// How long something took, for a status message: `" in 1.2 s"`, or nothing
+/// when timings are hidden ([`AppOptions::hide_timings`]).
+pub(super) fn took(hide: bool, seconds: f64) -> String {
+    if hide {
+        String::new()
+    } else {
+        format!(" in {seconds:.1} s")
+    }
 }
 
 /// The viewer application.
@@ -115,6 +128,11 @@ pub struct App {
 }
 
 impl App {
+    /// Whether status messages leave durations out.
+    pub(super) fn hide_timings(&self) -> bool {
+        self.options.hide_timings
+    }
+
     /// A viewer showing the demo study (or about to open `options.open`).
     pub fn new(options: AppOptions, picker: Box<dyn FilePicker>) -> Self {
         let mut app = Self {

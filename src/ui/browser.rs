@@ -99,19 +99,18 @@ fn volume_row(
     ui.horizontal(|ui| {
         let geometry_known = study::is_label_map_file(path);
         match v.kind {
-            VolumeFileKind::Volume if geometry_known => {
-                if ui.small_button("Open").clicked() {
-                    out = Some(Command::OpenVolumeFile(path.to_owned()));
-                }
+            VolumeFileKind::Volume if geometry_known && ui.small_button("Open").clicked() => {
+                out = Some(Command::OpenVolumeFile(path.to_owned()));
             }
-            VolumeFileKind::LabelMap if geometry_known && has_study => {
-                if ui
-                    .small_button("Overlay")
-                    .on_hover_text("Place this label map on the open study")
-                    .clicked()
-                {
-                    out = Some(Command::OpenSegmentation(path.to_owned()));
-                }
+            VolumeFileKind::LabelMap
+                if geometry_known
+                    && has_study
+                    && ui
+                        .small_button("Overlay")
+                        .on_hover_text("Place this label map on the open study")
+                        .clicked() =>
+            {
+                out = Some(Command::OpenSegmentation(path.to_owned()));
             }
             _ => {}
         }

@@ -233,6 +233,11 @@ impl App {
     }
 
     fn timing_message(&mut self, s: &Study) -> String {
+        if self.hide_timings() {
+            self.open_started = None;
+            self.first_slice_s = None;
+            return format!("Loaded {}", s.name);
+        }
         let Some(t) = self.open_started.take() else {
             return format!("Loaded {} in {:.2} s", s.name, s.load_s);
         };

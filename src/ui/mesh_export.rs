@@ -52,6 +52,7 @@ impl App {
         let name = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let hide = self.hide_timings();
         self.start_task(format!("Surface to {name}"), move |control| {
             let t = std::time::Instant::now();
             let (surface, colour, what) = if let Some(seg) = &segment {
@@ -82,10 +83,10 @@ impl App {
             control.set_note("writing");
             mesh::write::write_mesh(&path, &surface, colour).map_err(|e| e.to_string())?;
             Ok(TaskDone::Written(format!(
-                "surface at {what}: {} triangles, {:.0} ml, in {:.1} s, saved to {}",
+                "surface at {what}: {} triangles, {:.0} ml{}, saved to {}",
                 surface.triangles.len(),
                 mesh::enclosed_volume_mm3(&surface) / 1000.0,
-                t.elapsed().as_secs_f64(),
+                super::app::took(hide, t.elapsed().as_secs_f64()),
                 path.display()
             )))
         });

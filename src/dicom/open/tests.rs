@@ -34,6 +34,32 @@ fn ob_header(group: u16, element: u16, len: u32) -> Vec<u8> {
 }
 
 #[test]
+fn whole_files_walk_to_their_end_and_the_limit_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = slice(dir.path());
+    let span = check_structure(&path, Extent::Whole).unwrap().unwrap();
+    assert_eq!(span.len, 24);
+    assert_eq!(span.offset + span.len, span.file_len);
+    // The walk ends exactly at the limit: the end of the file.
+    let mut counted = Counted {
+        inner: &b"abcd"[..],
+        taken: std::rc::Rc::new(std::cell::Cell::new(0)),
+        limit: 4,
+    };
+    let mut all = Vec::new();
+    counted.read_to_end(&mut all).unwrap();
+    assert_eq!(all, b"abcd");
+    // One byte more than the limit is refused.
+    let mut counted = Counted {
+        inner: &b"abcde"[..],
+        taken: std::rc::Rc::new(std::cell::Cell::new(0)),
+        limit: 4,
+    };
+    let e = counted.read_to_end(&mut Vec::new()).unwrap_err();
+    assert!(e.to_string().contains("beyond 4 bytes"), "{e}");
+}
+
+#[test]
 fn a_huge_element_after_the_pixel_data_is_refused_before_a_full_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = slice(dir.path());
@@ -85,13 +111,34 @@ fn an_unreadable_token_is_an_error_not_left_to_dicom_object() {
         .append(true)
         .open(&path)
         .unwrap();
-    // Half an element header after the pixel data.
-    f.write_all(&[0xFC, 0xFF, 0xFC]).unwrap();
+    // A private sequence of undefined length after the pixel data whose
+    // first "item" is an ordinary element header.
+    f.write_all(&[
+        0x09, 0x00, 0x00, 0x10, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+    ])
+    .unwrap();
+    f.write_all(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 2, 0, b'1', 0])
+        .unwrap();
     drop(f);
     let e = check_structure(&path, Extent::Whole)
         .unwrap_err()
         .to_string();
     assert!(e.contains("data set unreadable after"), "{e}");
+}
+
+#[test]
+fn a_partial_header_at_the_end_is_tolerated_as_dicom_object_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = slice(dir.path());
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    // Half an element header after the pixel data: both readers stop there.
+    f.write_all(&[0xFC, 0xFF, 0xFC]).unwrap();
+    drop(f);
+    assert!(check_structure(&path, Extent::Whole).unwrap().is_some());
+    assert!(crate::dicom::tags::dump_tags(&path, 80).is_ok());
 }
 
 #[test]
