@@ -144,22 +144,35 @@ fn read_meta_group(
             break;
         }
         let vr = [h[4], h[5]];
-        let (len, header_len) = if matches!(
+        // As dicom-encoding reads it: these VRs have a 2-byte length; any
+        // other, an unknown VR included (read as UN), a 4-byte one after 2
+        // reserved bytes. Reading an unknown VR otherwise would let
+        // dicom-object allocate what we never checked.
+        let short = matches!(
             &vr,
-            b"OB"
-                | b"OW"
-                | b"OF"
-                | b"SQ"
-                | b"UT"
-                | b"UN"
-                | b"OD"
-                | b"OL"
-                | b"OV"
-                | b"UC"
-                | b"UR"
-                | b"SV"
-                | b"UV"
-        ) {
+            b"AE"
+                | b"AS"
+                | b"AT"
+                | b"CS"
+                | b"DA"
+                | b"DS"
+                | b"DT"
+                | b"FL"
+                | b"FD"
+                | b"IS"
+                | b"LO"
+                | b"LT"
+                | b"PN"
+                | b"SH"
+                | b"SL"
+                | b"SS"
+                | b"ST"
+                | b"TM"
+                | b"UI"
+                | b"UL"
+                | b"US"
+        );
+        let (len, header_len) = if !short {
             let mut l = [0u8; 4];
             f.read_exact(&mut l)
                 .map_err(|e| read_err(path, e.to_string()))?;
@@ -490,8 +503,15 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
     };
     match opts.open_file(path) {
         Ok(o) => Ok(o),
-        Err(strict) => lenient(path, &loc)
-            .map_err(|_| read_err(path, first_line(&strict.to_string()).to_owned())),
+        Err(strict) => {
+            // dicom-object's data set reader has no `read_until`: the
+            // lenient reading takes the whole file, whatever follows the
+            // pixel data included, so all of it is vetted first (and that
+            // refusal says more than the strict reader's error).
+            check_structure(path, Extent::Whole)?;
+            lenient(path, &loc)
+                .map_err(|_| read_err(path, first_line(&strict.to_string()).to_owned()))
+        }
     }
 }
 

@@ -168,3 +168,57 @@ fn a_deflated_data_set_may_not_inflate_past_its_budget() {
         .to_string();
     assert!(e.contains("the inflated data set may hold at most"), "{e}");
 }
+
+/// Found by `bench/mutate.py`: one flipped byte turned a meta element's VR
+/// "UI" into "U\xB6"; dicom-rs reads an unknown VR as UN, whose 4-byte length
+/// took the value's first bytes (775 MB), and dicom-object allocated it
+/// before failing (750 MB peak for a 740-byte file).
+#[test]
+fn an_unknown_vr_in_the_meta_group_is_read_as_dicom_rs_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = slice(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The Implementation Class UID header: (0002,0012) "UI".
+    let at = bytes
+        .windows(6)
+        .position(|w| w == [0x02, 0x00, 0x12, 0x00, b'U', b'I'])
+        .unwrap();
+    bytes[at + 5] = 0xB6;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = open_object(&path, true).unwrap_err().to_string();
+    assert!(e.contains("meta element (0002,0012) declares"), "{e}");
+    assert!(crate::dicom::header::read_header(&path).is_err());
+}
+
+/// Found by `bench/mutate.py`: a file whose meta group only the lenient
+/// reader accepts, with garbage after the pixel data declaring 4 GB. The
+/// lenient path reads the whole data set (dicom-object has no `read_until`
+/// there), so a header read allocated 4 GB before failing; now the whole
+/// file is vetted first.
+#[test]
+fn the_lenient_path_vets_what_follows_the_pixel_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = slice(dir.path());
+    let loc = locate(&written).unwrap();
+    let bytes = std::fs::read(&written).unwrap();
+    // A meta group without its group length (dicom-object refuses it).
+    let ts = b"1.2.840.10008.1.2.1\0";
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+    file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+    file.extend_from_slice(ts);
+    file.extend_from_slice(&bytes[loc.offset as usize..]);
+    let path = dir.path().join("lenient.dcm");
+    std::fs::write(&path, &file).unwrap();
+    // Readable as it is, through the lenient path.
+    assert!(crate::dicom::header::read_header(&path).is_ok());
+    // With trailing padding declaring 4 GB: refused, element named.
+    file.extend_from_slice(&ob_header(0xFFFC, 0xFFFC, 0xFFFF_FFF0));
+    file.extend_from_slice(&[0; 16]);
+    std::fs::write(&path, &file).unwrap();
+    let e = crate::dicom::header::read_header(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(FFFC,FFFC) declares 4294967280 bytes"), "{e}");
+}
