@@ -172,13 +172,13 @@ fn read_meta_group(
                 | b"UL"
                 | b"US"
         );
-        let (len, header_len) = if !short {
+        let (len, header_len) = if short {
+            (u64::from(u16::from_le_bytes([h[6], h[7]])), 8)
+        } else {
             let mut l = [0u8; 4];
             f.read_exact(&mut l)
                 .map_err(|e| read_err(path, e.to_string()))?;
             (u64::from(u32::from_le_bytes(l)), 12)
-        } else {
-            (u64::from(u16::from_le_bytes([h[6], h[7]])), 8)
         };
         if len > 64 * 1024 {
             return Err(read_err(
