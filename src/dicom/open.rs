@@ -45,6 +45,11 @@ struct Located {
     sop_class_uid: Option<String>,
     /// MediaStorageSOPInstanceUID, if the meta group has it.
     sop_instance_uid: Option<String>,
+    /// Whether dicom-object's strict meta reader would start the data set
+    /// at `offset` too: it trusts the group length, this reader stops at the
+    /// first element of another group. Where they differ, the strict reader
+    /// would parse bytes the pre-flight never walked.
+    strict_agrees: bool,
 }
 
 fn read_err(path: &Path, reason: impl Into<String>) -> DicomError {
@@ -80,6 +85,7 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
             ts_uid: ts.to_owned(),
             sop_class_uid: None,
             sop_instance_uid: None,
+            strict_agrees: true,
         });
     };
     let MetaGroup {
@@ -87,6 +93,7 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
         ts_uid,
         sop_class_uid,
         sop_instance_uid,
+        group_end,
     } = read_meta_group(path, &mut f, start)?;
     let ts_uid = if let Some(t) = ts_uid.filter(|t| !t.is_empty()) {
         t
@@ -110,6 +117,7 @@ fn locate(path: &Path) -> Result<Located, DicomError> {
         ts_uid,
         sop_class_uid,
         sop_instance_uid,
+        strict_agrees: group_end.is_none_or(|e| e == offset),
     })
 }
 
@@ -119,6 +127,8 @@ struct MetaGroup {
     ts_uid: Option<String>,
     sop_class_uid: Option<String>,
     sop_instance_uid: Option<String>,
+    /// Where the group length (0002,0000) says the group ends.
+    group_end: Option<u64>,
 }
 
 /// Read the group 0002 elements (explicit VR little endian) starting at
@@ -132,6 +142,7 @@ fn read_meta_group(
         .map_err(|e| read_err(path, e.to_string()))?;
     let mut offset = start;
     let (mut ts_uid, mut sop_class_uid, mut sop_instance_uid) = (None, None, None);
+    let mut group_end = None;
     // Meta elements are explicit VR little endian.
     loop {
         let mut h = [0u8; 8];
@@ -196,6 +207,10 @@ fn read_meta_group(
                 .to_owned()
         };
         match element {
+            0x0000 if len == 4 => {
+                let l = u32::from_le_bytes([value[0], value[1], value[2], value[3]]);
+                group_end = Some(offset + u64::from(l));
+            }
             0x0002 => sop_class_uid = Some(text()),
             0x0003 => sop_instance_uid = Some(text()),
             0x0010 => ts_uid = Some(text()),
@@ -207,6 +222,7 @@ fn read_meta_group(
         ts_uid,
         sop_class_uid,
         sop_instance_uid,
+        group_end,
     })
 }
 
@@ -501,7 +517,13 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
     } else {
         opts
     };
-    match opts.open_file(path) {
+    let strict = if loc.strict_agrees {
+        opts.open_file(path)
+            .map_err(|e| first_line(&e.to_string()).to_owned())
+    } else {
+        Err("the group length (0002,0000) disagrees with the meta elements".to_owned())
+    };
+    match strict {
         Ok(o) => Ok(o),
         Err(strict) => {
             // dicom-object's data set reader has no `read_until`: the
@@ -509,8 +531,7 @@ pub fn open_object(path: &Path, until_pixel_data: bool) -> Result<DefaultDicomOb
             // pixel data included, so all of it is vetted first (and that
             // refusal says more than the strict reader's error).
             check_structure(path, Extent::Whole)?;
-            lenient(path, &loc)
-                .map_err(|_| read_err(path, first_line(&strict.to_string()).to_owned()))
+            lenient(path, &loc).map_err(|_| read_err(path, strict))
         }
     }
 }

@@ -8,7 +8,6 @@
 //! interpolation at load), a sheared (gantry-tilted) stack keeps its shear in
 //! the geometry's slice axis.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -356,9 +355,10 @@ fn place_by_position(
     let normal = col_dir.cross(row_dir).try_normalize().unwrap_or(DVec3::Z);
     let dist = |c: &Candidate| c.frame.position_mm.unwrap_or_default().dot(normal);
     frames.sort_by(|a, b| {
+        // A total order: NaN distances (hostile positions) would make a
+        // partial one inconsistent, which the standard sort may panic on.
         dist(a)
-            .partial_cmp(&dist(b))
-            .unwrap_or(Ordering::Equal)
+            .total_cmp(&dist(b))
             .then_with(|| a.order_key().cmp(&b.order_key()))
     });
 

@@ -82,3 +82,41 @@ fn zero_gaps_are_duplicates_not_a_division_by_zero() {
             .any(|i| i.kind == IssueKind::DuplicatePositions)
     );
 }
+
+/// Found by the fuzzer: NaN positions among finite ones made the sort's
+/// comparison inconsistent ("user-provided comparison function does not
+/// correctly implement a total order" panics in the standard sort).
+#[test]
+fn nan_positions_sort_without_panicking() {
+    let zs = [
+        3.0,
+        f64::NAN,
+        1.0,
+        f64::NAN,
+        0.0,
+        2.0,
+        f64::NAN,
+        5.0,
+        4.0,
+        f64::NAN,
+        -1.0,
+        f64::NAN,
+        7.0,
+        6.0,
+        f64::NAN,
+        f64::NAN,
+        9.0,
+        8.0,
+        f64::NAN,
+        -2.0,
+        f64::NAN,
+        10.0,
+    ];
+    let headers: Vec<_> = zs.iter().enumerate().map(|(n, &z)| axial(n, z)).collect();
+    // An answer, not a panic: the NaN-positioned frames are not placed among
+    // the finite ones as if they were.
+    match assemble(&headers) {
+        Ok(layout) => assert!(layout.slots.len() >= 13, "{}", layout.slots.len()),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
