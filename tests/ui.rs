@@ -235,17 +235,10 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
     let mut h = harness(app);
     h.run_steps(2);
     h.get_by_label("Open folder…").click();
-    for _ in 0..200 {
-        h.run_steps(1);
-        if h.state()
-            .study
-            .as_ref()
-            .is_some_and(|s| s.name != "Demo phantom")
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    // A deadline, not a step count: a loaded machine loads slower.
+    wait(&mut h, |a| {
+        a.study.as_ref().is_some_and(|s| s.name != "Demo phantom") && !a.is_loading()
+    });
     let study = h.state().study.as_ref().unwrap();
     assert_eq!(study.volume.voxels, ph.volume.voxels);
     assert!(h.state().recent.paths.contains(&series));
@@ -265,13 +258,7 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
 
     // The survey window, run in the background.
     h.get_by_label("Survey this folder…").click();
-    for _ in 0..200 {
-        h.run_steps(1);
-        if h.state().survey.is_some() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait(&mut h, |a| a.survey.is_some());
     let survey = h.state().survey.as_ref().expect("survey finished");
     assert!(h.state().show_survey);
     assert!(!survey.rows.is_empty());
