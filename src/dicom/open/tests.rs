@@ -33,6 +33,39 @@ fn ob_header(group: u16, element: u16, len: u32) -> Vec<u8> {
     h
 }
 
+/// Append `parts` to the file at `path`.
+fn append(path: &Path, parts: &[&[u8]]) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    for part in parts {
+        f.write_all(part).unwrap();
+    }
+}
+
+/// Preamble, "DICM" and a meta group of just the transfer syntax `ts` (no
+/// group length: dicom-object's strict reader refuses it, the tolerant one
+/// needs no more).
+fn meta_with_only(ts: &[u8]) -> Vec<u8> {
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+    file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+    file.extend_from_slice(ts);
+    file
+}
+
+/// Set byte `k` of the header of meta element (0002,0012) "UI" in `path`
+/// to `to`; returns where the element starts.
+fn patch_implementation_class_uid_header(path: &Path, k: usize, to: u8) -> usize {
+    let mut bytes = std::fs::read(path).unwrap();
+    let at = bytes
+        .windows(6)
+        .position(|w| w == [0x02, 0x00, 0x12, 0x00, b'U', b'I'])
+        .unwrap();
+    bytes[at + k] = to;
+    std::fs::write(path, &bytes).unwrap();
+    at
+}
+
 #[test]
 fn whole_files_walk_to_their_end_and_the_limit_is_exact() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,15 +96,8 @@ fn whole_files_walk_to_their_end_and_the_limit_is_exact() {
 fn a_huge_element_after_the_pixel_data_is_refused_before_a_full_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = slice(dir.path());
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
     // Trailing padding declaring 4 GB, followed by 16 bytes.
-    f.write_all(&ob_header(0xFFFC, 0xFFFC, 0xFFFF_FFF0))
-        .unwrap();
-    f.write_all(&[0; 16]).unwrap();
-    drop(f);
+    append(&path, &[&ob_header(0xFFFC, 0xFFFC, 0xFFFF_FFF0), &[0; 16]]);
     // Headers stop before it: still readable, with the pixel span found.
     let span = check_structure(&path, Extent::Header).unwrap().unwrap();
     assert_eq!(span.len, 24);
@@ -107,19 +133,17 @@ fn lengths_are_checked_against_the_bytes_left_not_the_file_size() {
 fn an_unreadable_token_is_an_error_not_left_to_dicom_object() {
     let dir = tempfile::tempdir().unwrap();
     let path = slice(dir.path());
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
     // A private sequence of undefined length after the pixel data whose
     // first "item" is an ordinary element header.
-    f.write_all(&[
-        0x09, 0x00, 0x00, 0x10, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
-    ])
-    .unwrap();
-    f.write_all(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 2, 0, b'1', 0])
-        .unwrap();
-    drop(f);
+    append(
+        &path,
+        &[
+            &[
+                0x09, 0x00, 0x00, 0x10, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            ],
+            &[0x08, 0x00, 0x16, 0x00, b'U', b'I', 2, 0, b'1', 0],
+        ],
+    );
     let e = check_structure(&path, Extent::Whole)
         .unwrap_err()
         .to_string();
@@ -130,13 +154,8 @@ fn an_unreadable_token_is_an_error_not_left_to_dicom_object() {
 fn a_partial_header_at_the_end_is_tolerated_as_dicom_object_does() {
     let dir = tempfile::tempdir().unwrap();
     let path = slice(dir.path());
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
     // Half an element header after the pixel data: both readers stop there.
-    f.write_all(&[0xFC, 0xFF, 0xFC]).unwrap();
-    drop(f);
+    append(&path, &[&[0xFC, 0xFF, 0xFC]]);
     assert!(check_structure(&path, Extent::Whole).unwrap().is_some());
     assert!(crate::dicom::tags::dump_tags(&path, 80).is_ok());
 }
@@ -148,12 +167,7 @@ fn a_deflated_data_set_may_not_inflate_past_its_budget() {
     // Meta group: just the transfer syntax (the tolerant reader needs no
     // more), then a deflated data set of one private OB element declaring
     // 40 MB of zeros, which deflate to ~40 KB: over the inflation budget.
-    let ts = b"1.2.840.10008.1.2.1.99\0";
-    let mut file = vec![0u8; 128];
-    file.extend_from_slice(b"DICM");
-    file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
-    file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
-    file.extend_from_slice(ts);
+    let mut file = meta_with_only(b"1.2.840.10008.1.2.1.99\0");
     let big = 40 << 20;
     let mut data = ob_header(0x0009, 0x1010, big);
     data.resize(data.len() + big as usize, 0);
@@ -177,14 +191,8 @@ fn a_deflated_data_set_may_not_inflate_past_its_budget() {
 fn an_unknown_vr_in_the_meta_group_is_read_as_dicom_rs_reads_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = slice(dir.path());
-    let mut bytes = std::fs::read(&path).unwrap();
-    // The Implementation Class UID header: (0002,0012) "UI".
-    let at = bytes
-        .windows(6)
-        .position(|w| w == [0x02, 0x00, 0x12, 0x00, b'U', b'I'])
-        .unwrap();
-    bytes[at + 5] = 0xB6;
-    std::fs::write(&path, &bytes).unwrap();
+    // The Implementation Class UID's VR "UI" becomes "U\xB6".
+    patch_implementation_class_uid_header(&path, 5, 0xB6);
     let e = open_object(&path, true).unwrap_err().to_string();
     assert!(e.contains("meta element (0002,0012) declares"), "{e}");
     assert!(crate::dicom::header::read_header(&path).is_err());
@@ -202,12 +210,7 @@ fn the_lenient_path_vets_what_follows_the_pixel_data() {
     let loc = locate(&written).unwrap();
     let bytes = std::fs::read(&written).unwrap();
     // A meta group without its group length (dicom-object refuses it).
-    let ts = b"1.2.840.10008.1.2.1\0";
-    let mut file = vec![0u8; 128];
-    file.extend_from_slice(b"DICM");
-    file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
-    file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
-    file.extend_from_slice(ts);
+    let mut file = meta_with_only(b"1.2.840.10008.1.2.1\0");
     file.extend_from_slice(&bytes[loc.offset as usize..]);
     let path = dir.path().join("lenient.dcm");
     std::fs::write(&path, &file).unwrap();
@@ -233,13 +236,8 @@ fn a_group_length_that_disagrees_with_the_meta_elements_skips_the_strict_reader(
     let dir = tempfile::tempdir().unwrap();
     let path = slice(dir.path());
     assert!(locate(&path).unwrap().strict_agrees);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let at = bytes
-        .windows(6)
-        .position(|w| w == [0x02, 0x00, 0x12, 0x00, b'U', b'I'])
-        .unwrap();
-    bytes[at + 1] = 0x80;
-    std::fs::write(&path, &bytes).unwrap();
+    // Its group 0002 becomes 8002.
+    let at = patch_implementation_class_uid_header(&path, 1, 0x80);
     let loc = locate(&path).unwrap();
     assert!(!loc.strict_agrees);
     assert_eq!(loc.offset, at as u64);
