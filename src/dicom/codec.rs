@@ -27,13 +27,64 @@ use super::series::FrameRef;
 use super::transfer_syntax;
 
 /// Largest decoded/compressed ratio accepted for encapsulated pixel data.
-/// Real CT compresses 2–4× losslessly and rarely past 20× lossy; 64× leaves
-/// room for padded, mostly constant slices.
-pub const MAX_EXPANSION: u64 = 64;
+/// Real CT compresses 2–4× losslessly and rarely past 20× lossy; 48× leaves
+/// room for padded, mostly constant slices. With the floor, a 1 MB file
+/// may declare at most 73 MB: decoded samples, the output volume (as
+/// `f32` twice that) and the decoder's work stay under 256 MB.
+pub const MAX_EXPANSION: u64 = 48;
 
 /// Decoded bytes always allowed for one file whatever its compressed size
-/// (one 4096² 16-bit frame).
-pub const EXPANSION_FLOOR: u64 = 32 << 20;
+/// (one 4096 × 3072 16-bit frame).
+pub const EXPANSION_FLOOR: u64 = 24 << 20;
+
+/// Decoded bytes allowed from `compressed` bytes of encapsulated or deflated
+/// pixel data: [`MAX_EXPANSION`] × `compressed` + [`EXPANSION_FLOOR`].
+pub fn allowed_decoded_bytes(compressed: u64) -> u64 {
+    compressed
+        .saturating_mul(MAX_EXPANSION)
+        .saturating_add(EXPANSION_FLOOR)
+}
+
+/// Pixel bytes a file's header declares: rows × columns × frames ×
+/// BitsAllocated, rounded up to whole bytes.
+pub fn declared_pixel_bytes(f: &FrameRef) -> u64 {
+    u64::from(f.rows)
+        .saturating_mul(u64::from(f.cols))
+        .saturating_mul(u64::from(f.frames_in_file.max(1)))
+        .saturating_mul(u64::from(f.bits_allocated.max(1)))
+        .div_ceil(8)
+}
+
+/// Before the output volume is allocated: the file of `f`, `file_len` bytes
+/// long, must hold (native syntaxes) or could expand to (every other
+/// syntax, at most [`allowed_decoded_bytes`]) the pixel bytes its header
+/// declares. A 600 KB file declaring 65535 rows is refused here, not after
+/// 134 MB of output were allocated.
+pub fn check_file_budget(f: &FrameRef, file_len: u64, path: &Path) -> Result<(), DicomError> {
+    let declared = declared_pixel_bytes(f);
+    let uid = f.transfer_syntax_uid.as_str();
+    if transfer_syntax::is_native(uid) {
+        if declared > file_len {
+            return Err(DicomError::TruncatedPixelData {
+                expected: declared,
+                got: file_len,
+                path: path.to_owned(),
+            });
+        }
+    } else if declared > allowed_decoded_bytes(file_len) {
+        return Err(decode_err(
+            uid,
+            format!(
+                "{}x{}x{} declared ({declared} bytes) cannot come from a file of {file_len} bytes",
+                f.rows,
+                f.cols,
+                f.frames_in_file.max(1)
+            ),
+            path,
+        ));
+    }
+    Ok(())
+}
 
 /// True for the JPEG-LS syntaxes (1.2.840.10008.1.2.4.80 / .81).
 pub fn is_jpeg_ls(uid: &str) -> bool {
@@ -94,14 +145,8 @@ pub fn check_budget(
         ));
     }
     let compressed: u64 = fragments.iter().map(|f| f.as_ref().len() as u64).sum();
-    let decoded = u64::from(first.rows)
-        .saturating_mul(u64::from(first.cols))
-        .saturating_mul(frames)
-        .saturating_mul(u64::from(first.bits_allocated.div_ceil(8).max(1)));
-    let allowed = compressed
-        .saturating_mul(MAX_EXPANSION)
-        .saturating_add(EXPANSION_FLOOR);
-    if decoded > allowed {
+    let decoded = declared_pixel_bytes(first);
+    if decoded > allowed_decoded_bytes(compressed) {
         return Err(decode_err(
             uid,
             format!(
@@ -354,6 +399,72 @@ mod tests {
             msg.contains("RLE Lossless") && msg.contains("rle.dcm"),
             "{msg}"
         );
+    }
+
+    /// The mutation-fuzz finding: a 589 KB JPEG 2000 file whose Rows became
+    /// 65535 declared 134 MB; the output volume was allocated (267 MB peak)
+    /// before the decoder's budget refused it. The file budget now refuses
+    /// it against the file's length before anything is allocated.
+    #[test]
+    fn file_budget_is_checked_against_the_file_length() {
+        let p = Path::new("x.dcm");
+        let rle = FrameRef {
+            rows: 65535,
+            ..frame("1.2.840.10008.1.2.5", 512, 1024, 1, 16)
+        };
+        let e = check_file_budget(&rle, 600_000, p).expect_err("134 MB from 600 KB");
+        assert!(e.to_string().contains("from a file of 600000 bytes"), "{e}");
+        assert!(check_file_budget(&rle, 3_000_000, p).is_ok());
+        // native data must be present byte for byte
+        let native = frame("1.2.840.10008.1.2.1", 512, 512, 2, 16);
+        assert!(check_file_budget(&native, 2 * 512 * 512 * 2, p).is_ok());
+        let e = check_file_budget(&native, 512 * 512 * 2, p).expect_err("half missing");
+        assert!(matches!(e, DicomError::TruncatedPixelData { .. }), "{e}");
+    }
+
+    /// Through the loader: a small RLE file declaring 65535 × 1024 is
+    /// refused by the file budget (its message), not by the decoder.
+    #[test]
+    fn a_small_file_declaring_a_huge_image_is_refused_before_the_output_exists() {
+        use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
+        use dicom_core::{DataElement, VR};
+        use dicom_dictionary_std::tags;
+        use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+        let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
+        let obj = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
+            DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.4.6"),
+            DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4.7"),
+            us(tags::SAMPLES_PER_PIXEL, 1),
+            DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+            us(tags::ROWS, 65535),
+            us(tags::COLUMNS, 1024),
+            us(tags::BITS_ALLOCATED, 16),
+            us(tags::BITS_STORED, 16),
+            us(tags::HIGH_BIT, 15),
+            us(tags::PIXEL_REPRESENTATION, 1),
+            DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PixelFragmentSequence::new(Vec::<u32>::new(), vec![vec![0u8; 4096]]),
+            ),
+        ])
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.5")
+                .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+                .media_storage_sop_instance_uid("1.2.3.4.6"),
+        )
+        .expect("meta");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("huge.dcm");
+        obj.write_to_file(&path).expect("write");
+        let Err(e) = crate::dicom::load_series(&path, None, &Default::default()) else {
+            panic!("a 65535 x 1024 image from 4 KB loaded");
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("cannot come from a file of"), "{msg}");
     }
 
     #[test]

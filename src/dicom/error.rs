@@ -14,6 +14,15 @@ pub enum DicomError {
         /// The file.
         path: PathBuf,
     },
+    /// The file system refused (the OS reason is the source).
+    #[error("cannot read {path:?}")]
+    Io {
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+        /// The file.
+        path: PathBuf,
+    },
     /// A required attribute is missing or malformed.
     #[error("attribute {name} {tag} is missing or malformed: {path:?}")]
     Attribute {

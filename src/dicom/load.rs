@@ -83,6 +83,8 @@ pub fn load_volume(
         });
     }
 
+    check_files_budget(layout)?;
+
     let integral = layout.slots.iter().all(|s| match s {
         Slot::Frame(f) => is_integral(f.rescale_slope) && is_integral(f.rescale_intercept),
         Slot::Gap => true,
@@ -121,6 +123,26 @@ pub fn load_volume(
     })
 }
 
+/// Every file of the layout, checked against its length on disk before the
+/// output is allocated (see [`super::codec::check_file_budget`]).
+fn check_files_budget(layout: &SeriesLayout) -> Result<(), DicomError> {
+    let mut seen: BTreeMap<&Path, ()> = BTreeMap::new();
+    for slot in &layout.slots {
+        let Slot::Frame(f) = slot else { continue };
+        if seen.insert(f.path.as_path(), ()).is_some() {
+            continue;
+        }
+        let file_len = std::fs::metadata(&f.path)
+            .map_err(|source| DicomError::Io {
+                source,
+                path: f.path.clone(),
+            })?
+            .len();
+        super::codec::check_file_budget(f, file_len, &f.path)?;
+    }
+    Ok(())
+}
+
 fn fill_f32(layout: &SeriesLayout, control: &LoadControl) -> Result<Array3<f32>, DicomError> {
     fill::<f32>(layout, control).map_err(|e| match e {
         FillError::Dicom(d) => d,
@@ -138,7 +160,9 @@ fn is_integral(v: f64) -> bool {
 /// is opened and decoded once.
 fn fill<T: HuSample>(layout: &SeriesLayout, control: &LoadControl) -> Result<Array3<T>, FillError> {
     let [nz, ny, nx] = layout.geometry.dims;
-    let mut out = Array3::<T>::default((nz, ny, nx));
+    // `from_elem` of zero is a zeroed allocation: pages are touched only as
+    // frames are decoded into them, so a load refused midway costs little.
+    let mut out = Array3::<T>::from_elem((nz, ny, nx), T::default());
     {
         let mut views: Vec<Option<ArrayViewMut2<T>>> =
             out.axis_iter_mut(Axis(0)).map(Some).collect();

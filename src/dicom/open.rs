@@ -321,9 +321,7 @@ pub enum Extent {
 /// Inflated bytes accepted from a deflated data set: the compressed size
 /// times [`super::codec::MAX_EXPANSION`] plus [`super::codec::EXPANSION_FLOOR`].
 fn inflated_budget(file_len: u64) -> u64 {
-    file_len
-        .saturating_mul(super::codec::MAX_EXPANSION)
-        .saturating_add(super::codec::EXPANSION_FLOOR)
+    super::codec::allowed_decoded_bytes(file_len)
 }
 
 /// A reader that counts the bytes taken from it (the decoder does not

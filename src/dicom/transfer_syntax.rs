@@ -96,6 +96,15 @@ pub fn is_known_encapsulated(uid: &str) -> bool {
     UNREGISTERED.iter().any(|(u, _)| *u == uid)
 }
 
+/// True for the native (uncompressed, not deflated) syntaxes, whose pixel
+/// data must be present in the file byte for byte.
+pub fn is_native(uid: &str) -> bool {
+    let uid = uid.trim_end_matches('\0').trim();
+    TransferSyntaxRegistry
+        .get(uid)
+        .is_some_and(dicom_encoding::TransferSyntax::is_codec_free)
+}
+
 /// `Ok` when pixel data in this syntax can be decoded by this build.
 pub fn check_decodable(uid: &str, path: &Path) -> Result<(), DicomError> {
     let uid = uid.trim_end_matches('\0').trim();
