@@ -78,7 +78,16 @@ for t in "${targets[@]}"; do
   log=$dir/run.log
   start=$(date +%s)
   set +e
-  cargo +nightly fuzz run --fuzz-dir fuzz -O -a -s "$sanitizer" "$t" "$dir/corpus" -- \
+  # Debug assertions everywhere but in dicom_decode: openjp2 0.6.1 trips a
+  # debug-only assertion (a null free, docs/upstream.md) that aborts the
+  # run; release builds, which users run, decode the same input fine. That
+  # target builds without them, in its own target folder (no rebuild churn).
+  if [ "$t" = dicom_decode ]; then
+    flags=(--target-dir fuzz/target-release)
+  else
+    flags=(-a)
+  fi
+  cargo +nightly fuzz run --fuzz-dir fuzz -O "${flags[@]}" -s "$sanitizer" "$t" "$dir/corpus" -- \
     -max_total_time="$secs" -max_len="$(max_len "$t")" -rss_limit_mb=2048 -timeout=20 \
     -print_final_stats=1 -artifact_prefix="$dir/artifacts/" >"$log" 2>&1
   set -e

@@ -87,20 +87,35 @@ impl<T: Send + 'static> Job<T> {
         });
         let (tx, rx) = sync_channel(1);
         let worker_control = Arc::clone(&control);
+        // The span names the job by its first word ("Opening", "Segmenting"):
+        // the rest may name a folder, and folders may carry patient names.
+        let span = tracing::info_span!(
+            "job",
+            kind = name.split_whitespace().next().unwrap_or("job")
+        );
         std::thread::Builder::new()
             .name(format!("job: {name}"))
             .spawn(move || {
+                let _entered = span.entered();
                 // A panic anywhere in the work (a third-party decoder, a bug)
                 // ends this job with its message, never the viewer.
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     work(&worker_control)
                 }))
                 .unwrap_or_else(|payload| {
+                    tracing::error!("the job panicked");
                     Err(format!(
                         "internal error: {}",
                         crate::dicom::codec::panic_message(payload.as_ref())
                     ))
                 });
+                match &r {
+                    Ok(_) => tracing::debug!("job done"),
+                    Err(e) if worker_control.is_cancelled() => {
+                        tracing::debug!(reason = %e, "job cancelled");
+                    }
+                    Err(_) => tracing::warn!("job failed"),
+                }
                 tx.send(r).ok();
                 worker_control.notify();
             })

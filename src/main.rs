@@ -7,6 +7,7 @@ use hounsfield::cli::{Cli, Command, run};
 
 fn main() {
     let cli = Cli::parse();
+    init_logging();
     // Panics are caught (decoders behind `dicom::codec::firewall`, jobs, and
     // the command below) and reported as one line; the default hook's
     // multi-line report would only add noise.
@@ -23,6 +24,27 @@ fn main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Logging to stderr through `tracing`: `RUST_LOG` chooses (for example
+/// `RUST_LOG=hounsfield=debug` for every load, decode and job span with its
+/// duration); by default only warnings of hounsfield and errors of its
+/// dependencies. `log` records (wgpu, eframe) are bridged in.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("hounsfield=warn,error"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A second subscriber (tests call into the library, not main) is not an
+    // error worth reporting.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_span_events(FmtSpan::CLOSE)
+        .try_init()
+        .ok();
 }
 
 #[cfg(feature = "viewer")]

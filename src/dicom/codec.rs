@@ -460,7 +460,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("huge.dcm");
         obj.write_to_file(&path).expect("write");
-        let Err(e) = crate::dicom::load_series(&path, None, &Default::default()) else {
+        let Err(e) = crate::dicom::load_series(&path, None, &crate::dicom::LoadControl::default())
+        else {
             panic!("a 65535 x 1024 image from 4 KB loaded");
         };
         let msg = e.to_string();

@@ -54,6 +54,7 @@ impl LoadControl<'_> {
 }
 
 /// Decode every slot of `layout` into a HU volume.
+#[tracing::instrument(level = "info", skip_all, fields(dims = ?layout.geometry.dims, frames = layout.frame_count()))]
 pub fn load_volume(
     layout: &SeriesLayout,
     limits: &Limits,
@@ -126,10 +127,10 @@ pub fn load_volume(
 /// Every file of the layout, checked against its length on disk before the
 /// output is allocated (see [`super::codec::check_file_budget`]).
 fn check_files_budget(layout: &SeriesLayout) -> Result<(), DicomError> {
-    let mut seen: BTreeMap<&Path, ()> = BTreeMap::new();
+    let mut seen: std::collections::BTreeSet<&Path> = std::collections::BTreeSet::new();
     for slot in &layout.slots {
         let Slot::Frame(f) = slot else { continue };
-        if seen.insert(f.path.as_path(), ()).is_some() {
+        if !seen.insert(f.path.as_path()) {
             continue;
         }
         let file_len = std::fs::metadata(&f.path)
@@ -225,6 +226,12 @@ fn decode_file_into<T: HuSample>(
     buf: &mut Vec<u16>,
 ) -> Result<(), FillError> {
     let first = frames[0].0;
+    let _span = tracing::debug_span!(
+        "decode",
+        syntax = first.transfer_syntax_uid.as_str(),
+        frames = frames.len()
+    )
+    .entered();
     transfer_syntax::check_decodable(&first.transfer_syntax_uid, path)?;
     if let Some(done) = read_native_in_place(path, &mut frames) {
         return done;

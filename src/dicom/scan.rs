@@ -191,6 +191,7 @@ pub fn dicomdir_files(dicomdir: &Path) -> Result<Vec<PathBuf>, DicomError> {
 
 /// Scan `inputs` (folders, files, DICOMDIRs): read every header in parallel,
 /// group image instances into series and assemble each.
+#[tracing::instrument(level = "info", skip_all, fields(inputs = inputs.len()))]
 pub fn scan(inputs: &[PathBuf]) -> ScanReport {
     let (files, mut failures) = collect_files(inputs);
     let (volume_files, files): (Vec<PathBuf>, Vec<PathBuf>) =
@@ -249,6 +250,13 @@ pub fn scan(inputs: &[PathBuf]) -> ScanReport {
             )
             .then(a.key.cmp(&b.key))
     });
+    tracing::info!(
+        series = series.len(),
+        objects = objects.len(),
+        failures = failures.len(),
+        volume_files = volume_files.len(),
+        "scanned"
+    );
     ScanReport {
         series,
         objects,

@@ -7,7 +7,7 @@
 //! ([`mesh_pipeline`]), and the egui paint callback of the 3D panel
 //! ([`callback`], the only file importing `egui_wgpu`). Shaders live in `shaders/*.wgsl` (embedded with
 //! `include_str!`, listed in [`SHADERS`]) and are validated by naga in
-//! `tests/render.rs`. Uniform structs are `#[repr(C)]` + bytemuck with size
+//! `tests/gpu/render.rs`. Uniform structs are `#[repr(C)]` + bytemuck with size
 //! assertions matching the WGSL layout.
 //!
 //! Imports wgpu, `volume`, `mesh`, `project` (the CPU reference) and glam;

@@ -474,7 +474,7 @@ impl App {
                 if let Some(img) = image::RgbaImage::from_raw(w as u32, h as u32, rgba) {
                     let rgb = image::DynamicImage::ImageRgba8(img).to_rgb8();
                     if let Err(e) = crate::export::write_png(&path, &rgb) {
-                        eprintln!("error: {e}");
+                        tracing::error!("screenshot not written: {}", crate::jobs::error_chain(&e));
                     }
                 }
                 c.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic is a test failure here
 
-mod common;
+use crate::common;
 
 use glam::DVec3;
 use hounsfield::dicom::{self, LoadControl};

@@ -3,7 +3,7 @@
 //! Needs `Xvfb` (apt `xvfb`) and a Vulkan or GL software adapter; skips when
 //! Xvfb is missing, fails under `CI=true`.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

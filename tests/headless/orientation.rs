@@ -3,7 +3,7 @@
 //! chooses for the slices, every voxel must keep its value at its world
 //! position, and the loaded slice axis must follow the slice normal.
 
-mod common;
+use crate::common;
 
 use glam::{DMat3, DVec3};
 use hounsfield::dicom::write::{SeriesWriteOptions, write_series};

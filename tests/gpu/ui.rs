@@ -4,7 +4,7 @@
 //! open a DICOM folder through an injected picker; the three views must
 //! agree on the same world point. Snapshot of the main layout.
 
-mod common;
+use crate::common;
 
 use egui::{
     Event, Modifiers, MouseWheelSource, MouseWheelUnit, PointerButton, Pos2, TouchPhase, vec2,

@@ -1,7 +1,7 @@
 //! The synthetic phantom written as DICOM and read back: sorting, gap and
 //! tilt reports, and resampling that keeps world positions.
 
-mod common;
+use crate::common;
 
 use glam::DVec3;
 use hounsfield::dicom::write::{SeriesWriteOptions, write_series};

@@ -547,7 +547,7 @@ fn phantom_bone_surface_matches_the_snapshot() {
 /// Frame times on chest-CT-sized data (512 × 512 × 141); no assertion.
 /// Pipelines, the volume and the mesh are uploaded once; a frame is
 /// uniforms + draw + read back.
-/// `cargo test --release --test render -- --ignored --nocapture frame_times`
+/// `cargo test --release --test gpu -- --ignored --nocapture frame_times`
 #[test]
 #[ignore = "slow: frame times on a chest-CT-sized phantom"]
 fn frame_times() {
@@ -679,7 +679,7 @@ fn the_3d_panel_draws_through_the_paint_callback() {
 
 /// Time per frame of the rotating MIP GIF on the GPU path vs the CPU
 /// shear-warp; no assertion besides agreement.
-/// `cargo test --test render -- --ignored --nocapture rotating_mip_times`
+/// `cargo test --test gpu -- --ignored --nocapture rotating_mip_times`
 #[test]
 #[ignore = "slow: rotating MIP timings"]
 fn rotating_mip_times() {

@@ -2,7 +2,7 @@
 //! flagged exactly on those; the real data folder is surveyed without a
 //! crash and its CSV parses; the output is deterministic.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

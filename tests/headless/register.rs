@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic is a test failure here
 
-mod common;
+use crate::common;
 
 use common::{ok, s};
 use glam::DVec3;

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a test failure
 
-mod common;
+use crate::common;
 
 use glam::{DMat3, DVec3};
 use hounsfield::phantom::{self, LABEL_LIVER, LABEL_TUMOUR, PhantomParams};

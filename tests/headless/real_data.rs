@@ -1,7 +1,7 @@
 //! Known answers on the real DICOM data in `../shared/data` (its README has
 //! the reference values, computed with `pydicom`, `SimpleITK`, `dcm2niix`).
 
-mod common;
+use crate::common;
 
 use common::{data_dir, sha256_i16};
 use hounsfield::dicom::{self, IssueKind, LoadControl};

@@ -1,7 +1,7 @@
 //! The `hounsfield` binary end to end: phantom → scan → info → convert →
 //! resample → histogram, and one-line errors with a non-zero exit code.
 
-mod common;
+use crate::common;
 
 use common::{ok, run, s};
 
