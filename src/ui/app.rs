@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use glam::DVec3;
 
+use super::background::Keyed;
 use super::command::Command;
 use super::panels;
 use super::picker::FilePicker;
@@ -73,8 +74,9 @@ pub struct App {
     pub recent: Recent,
     /// HU under the pointer.
     pub probe: Option<Probe>,
-    /// Tag table of the current slice's file (path, rows).
-    pub tags: Option<(PathBuf, Result<Vec<dicom::tags::TagRow>, String>)>,
+    /// Tag table of the current slice's file, read in the background
+    /// (see [`App::tags`]).
+    tags: Keyed<PathBuf, Result<Vec<dicom::tags::TagRow>, String>>,
     /// Montage export: every k-th slice.
     pub montage_every: usize,
     /// The survey of the opened folder, when run.
@@ -143,7 +145,7 @@ impl App {
             message: None,
             recent: Recent::load(options.config_dir.clone()),
             probe: None,
-            tags: None,
+            tags: Keyed::default(),
             montage_every: 5,
             view_rects: [egui::Rect::NOTHING; 3],
             survey: None,
@@ -215,7 +217,7 @@ impl App {
             self.apply_preset("liver");
         }
         self.caches = Default::default();
-        self.tags = None;
+        self.tags = Keyed::default();
         self.study = Some(s);
     }
 
@@ -313,7 +315,7 @@ impl App {
                     self.apply_preset(if labels { "liver" } else { "abdomen" });
                 }
             }
-            Command::ExportMontage(path) => self.export_montage(&path),
+            Command::ExportMontage(path) => self.export_montage(path),
             Command::PickSegmentation
             | Command::OpenSegmentation(_)
             | Command::CloseSegmentation
@@ -350,7 +352,9 @@ impl App {
         self.state.active = axis;
     }
 
-    fn export_montage(&mut self, path: &std::path::Path) {
+    /// The axial montage, built and written as a task (a whole-volume
+    /// pass and a PNG encode: never on the UI thread).
+    fn export_montage(&mut self, path: PathBuf) {
         let Some(s) = &self.study else { return };
         let p = crate::export::montage::MontageParams {
             every: self.montage_every.max(1),
@@ -358,11 +362,15 @@ impl App {
             width_hu: self.state.window_width_hu,
             ..Default::default()
         };
-        let img = crate::export::montage::axial_montage(&s.volume, &p);
-        match crate::export::write_png(path, &img) {
-            Ok(()) => self.info(format!("montage saved to {}", path.display())),
-            Err(e) => self.error(e.to_string()),
-        }
+        let volume = std::sync::Arc::clone(&s.volume);
+        self.start_task("Writing the montage".to_owned(), move |_| {
+            let img = crate::export::montage::axial_montage(&volume, &p);
+            crate::export::write_png(&path, &img).map_err(|e| crate::jobs::error_chain(&e))?;
+            Ok(super::seg_panel::TaskDone::Written(format!(
+                "montage saved to {}",
+                path.display()
+            )))
+        });
     }
 
     fn save_view(&mut self, axis: ViewAxis, path: &std::path::Path) {
@@ -379,6 +387,12 @@ impl App {
         }
     }
 
+    /// True when no view waits for a projection computed in the background
+    /// (tests step the UI until then before a snapshot).
+    pub fn views_settled(&self) -> bool {
+        self.caches.iter().all(|c| !c.is_pending())
+    }
+
     /// The plane each view drew last (axial, coronal, sagittal).
     pub fn view_planes(&self) -> [Option<mpr::SlicePlane>; 3] {
         [
@@ -388,16 +402,24 @@ impl App {
         ]
     }
 
-    /// Refresh the tag table when the current slice's file changed (one
-    /// header read, only while the tag panel is open).
+    /// Ask for the tag table of the current slice's file: one header read
+    /// in the background when that file changed, only while the tag panel
+    /// is open. The last table read stays shown until the new one is ready.
     pub fn refresh_tags(&mut self) {
-        let current = self.current_slice_file();
-        if self.tags.as_ref().map(|t| &t.0) != current.as_ref() {
-            self.tags = current.map(|p| {
-                let rows = dicom::tags::dump_tags(&p, 96).map_err(|e| e.to_string());
-                (p, rows)
-            });
-        }
+        let Some(current) = self.current_slice_file() else {
+            self.tags = Keyed::default();
+            return;
+        };
+        let p = current.clone();
+        self.tags.get(&current, self.waker(), move || {
+            dicom::tags::dump_tags(&p, 96).map_err(|e| crate::jobs::error_chain(&e))
+        });
+    }
+
+    /// The tag table on screen: its file and rows (or why they could not
+    /// be read); `None` before the first one is read or without a file.
+    pub fn tags(&self) -> Option<(&PathBuf, &Result<Vec<dicom::tags::TagRow>, String>)> {
+        self.tags.shown().map(|(p, rows)| (p, rows.as_ref()))
     }
 
     /// The file behind the current axial slice, if any.

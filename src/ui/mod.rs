@@ -16,6 +16,7 @@
 pub mod analysis;
 pub mod animation;
 pub mod app;
+mod background;
 mod browser;
 pub mod command;
 pub(crate) mod loading;

@@ -323,7 +323,7 @@ fn tag_browser(app: &mut App, ui: &mut egui::Ui) {
         .default_open(false)
         .show(ui, |ui| {
             app.refresh_tags();
-            let Some((path, rows)) = &app.tags else {
+            let Some((path, rows)) = app.tags() else {
                 ui.label("(no DICOM file behind this slice)");
                 return;
             };

@@ -450,11 +450,16 @@ fn act(app: &mut App, clicked: &Clicked) {
         && let Some(reg) = &reg
         && let Some(p) = app.picker.save_file("transform.json", "json")
     {
-        let json = reg.registration.to_file().to_json();
-        match crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes())) {
-            Ok(()) => app.info(format!("transform saved to {}", p.display())),
-            Err(e) => app.error(format!("{}: {e}", p.display())),
-        }
+        let file = reg.registration.to_file();
+        app.start_task("Saving the transform".to_owned(), move |_| {
+            let json = file.to_json();
+            crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes()))
+                .map_err(|e| crate::jobs::error_chain(&e))?;
+            Ok(TaskDone::Written(format!(
+                "transform saved to {}",
+                p.display()
+            )))
+        });
     }
     if clicked.save_resampled
         && let Some(reg) = reg

@@ -1,12 +1,16 @@
 //! One MPR view: reslice (cached) → texture → drawn in physical aspect with
 //! crosshair, orientation letters and labels; pointer and wheel input turned
 //! into [`Command`]s. Radiological convention comes from `mpr::SlicePlane`.
+//! Projections of the volume and of the labels are computed in a keyed
+//! background cache ([`super::background::Keyed`]), never while drawing: the
+//! last finished image stays on screen until the new one is ready.
 
 use egui::{
     Color32, ColorImage, FontId, Pos2, Rect, Sense, Stroke, TextureHandle, TextureOptions, Vec2,
 };
 use glam::DVec3;
 
+use super::background::Keyed;
 use super::command::Command;
 use super::state::{ViewerState, view_index};
 use crate::mpr::{self, SlicePlane, ViewAxis};
@@ -24,7 +28,7 @@ struct ViewKey {
 
 /// What a projection image was computed from.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct ProjectionKey {
+pub(crate) struct ProjectionKey {
     volume: u64,
     mode: super::state::ViewMode,
     slab_bits: u32,
@@ -35,7 +39,12 @@ struct ProjectionKey {
 /// Per-view cache: the resliced texture and its plane.
 #[derive(Default)]
 pub struct ViewCache {
-    projection: Option<(ProjectionKey, crate::mpr::Image2)>,
+    projection: Keyed<ProjectionKey, crate::mpr::Image2>,
+    /// The labels' projection: the overlay fingerprint and the projection
+    /// it goes with.
+    label_projection: Keyed<(u64, ProjectionKey), crate::mpr::labels::LabelImage>,
+    /// The projection on screen (`None` in slice mode).
+    shown_projection: Option<ProjectionKey>,
     key: Option<ViewKey>,
     texture: Option<TextureHandle>,
     labels_key: Option<ViewKey>,
@@ -119,20 +128,15 @@ fn refresh(
 ) {
     let linear = state.interpolation == Interpolation::Linear;
     let mode = state.views[view_index(axis)].mode;
-    let origin_bits = if mode.projection().is_none() {
-        plane.origin_mm.to_array().map(f64::to_bits)
-    } else {
+    // The projection on screen: the wanted one once ready, the last one
+    // until then (computed in the background).
+    let available = mode.projection().and_then(|projection| {
+        ensure_projection(ui.ctx(), study, state, axis, projection, mode, cache)
+    });
+    let origin_bits = match &available {
+        None => plane.origin_mm.to_array().map(f64::to_bits),
         // A projection depends on the crosshair only through its slab.
-        let along = if state.slab_mm > 0.0 {
-            state.crosshair_mm.dot(axis.scroll_dir())
-        } else {
-            0.0
-        };
-        [
-            along.to_bits(),
-            u64::from(state.slab_mm.to_bits()),
-            mode as u64 + 1,
-        ]
+        Some((k, _)) => [k.centre_bits, u64::from(k.slab_bits), k.mode as u64 + 1],
     };
     let fused = study
         .registered
@@ -148,32 +152,26 @@ fn refresh(
         linear,
     };
     if cache.key != Some(key) || cache.texture.is_none() {
-        let [w, h] = match mode.projection() {
-            None => {
-                mpr::reslice_window_u8(
-                    &study.volume,
-                    plane,
-                    state.interpolation,
-                    state.window_centre_hu,
-                    state.window_width_hu,
-                    &mut cache.buf,
-                );
-                plane.size
-            }
-            Some(projection) => {
-                ensure_projection(study, state, axis, projection, mode, cache);
-                match &cache.projection {
-                    Some((_, img)) => {
-                        cache.buf = crate::project::window_image_u8(
-                            img,
-                            state.window_centre_hu,
-                            state.window_width_hu,
-                        );
-                        [img.width, img.height]
-                    }
-                    None => plane.size,
-                }
-            }
+        let [w, h] = if let Some((_, img)) = &available {
+            cache.buf =
+                crate::project::window_image_u8(img, state.window_centre_hu, state.window_width_hu);
+            [img.width, img.height]
+        } else if mode.projection().is_some() {
+            // The first projection is on its way: an empty (black) view.
+            let [w, h] = plane.size;
+            cache.buf.clear();
+            cache.buf.resize(w * h, 0);
+            [w, h]
+        } else {
+            mpr::reslice_window_u8(
+                &study.volume,
+                plane,
+                state.interpolation,
+                state.window_centre_hu,
+                state.window_width_hu,
+                &mut cache.buf,
+            );
+            plane.size
         };
         let image = match fused {
             Some(r) => fused_image(r, plane, state, &cache.buf),
@@ -192,6 +190,7 @@ fn refresh(
         cache.last_gray = Some((w, h, cache.buf.clone()));
         cache.key = Some(key);
     }
+    cache.shown_projection = available.map(|(k, _)| k);
     refresh_labels(ui, axis, study, state, plane, cache, key);
 }
 
@@ -263,25 +262,45 @@ fn refresh_labels(
     cache: &mut ViewCache,
     key: ViewKey,
 ) {
+    let projected = cache.shown_projection;
     let Some(seg) = study.segmentation.as_ref().filter(|_| state.show_labels) else {
         return;
     };
+    let fingerprint = overlay_fingerprint(seg, state);
+    // Fused with the projection: the top segment along each ray, for the
+    // projection on screen, computed in the background.
+    let label_projection = projected.and_then(|pkey| {
+        let seg = std::sync::Arc::clone(seg);
+        let visible = state.overlay.visible.clone();
+        let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
+            centre_mm: state.crosshair_mm,
+            thickness_mm: f64::from(state.slab_mm),
+        });
+        let ctx = ui.ctx().clone();
+        cache
+            .label_projection
+            .get(
+                &(fingerprint, pkey),
+                move || ctx.request_repaint(),
+                move || crate::project::fuse::project_labels(&seg, axis, slab.as_ref(), &visible),
+            )
+            .map(|(k, img)| (*k, std::sync::Arc::clone(img)))
+    });
+    if projected.is_some() && label_projection.is_none() {
+        return; // the first label projection is on its way
+    }
     let lkey = ViewKey {
-        volume: overlay_fingerprint(seg, state),
+        volume: label_projection
+            .as_ref()
+            .map_or(fingerprint, |((f, _), _)| *f),
         window: [0, 0],
         linear: false,
         ..key
     };
     if cache.labels_key != Some(lkey) || cache.labels.is_none() {
-        let img = if state.views[view_index(axis)].mode.projection().is_some() {
-            // Fused with the projection: the top segment along each ray.
-            let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
-                centre_mm: state.crosshair_mm,
-                thickness_mm: f64::from(state.slab_mm),
-            });
-            crate::project::fuse::project_labels(seg, axis, slab.as_ref(), &state.overlay.visible)
-        } else {
-            mpr::labels::reslice_segments(seg, plane, &state.overlay)
+        let img = match &label_projection {
+            Some((_, img)) => std::sync::Arc::clone(img),
+            None => std::sync::Arc::new(mpr::labels::reslice_segments(seg, plane, &state.overlay)),
         };
         let rgba = mpr::labels::overlay_rgba(seg, &img, &state.overlay);
         let image = ColorImage::from_rgba_unmultiplied([img.width, img.height], &rgba);
@@ -299,15 +318,17 @@ fn refresh_labels(
     }
 }
 
-/// Compute the view's projection when volume, mode or slab changed.
+/// The view's projection on screen (see [`Keyed::get`]); a new one is
+/// computed in the background when volume, mode or slab changed.
 fn ensure_projection(
+    ctx: &egui::Context,
     study: &Study,
     state: &ViewerState,
     axis: ViewAxis,
     projection: crate::project::ProjectionMode,
     mode: super::state::ViewMode,
     cache: &mut ViewCache,
-) {
+) -> Option<(ProjectionKey, std::sync::Arc<crate::mpr::Image2>)> {
     let centre = if state.slab_mm > 0.0 {
         state.crosshair_mm.dot(axis.scroll_dir())
     } else {
@@ -319,13 +340,26 @@ fn ensure_projection(
         slab_bits: state.slab_mm.to_bits(),
         centre_bits: centre.to_bits(),
     };
-    if cache.projection.as_ref().is_none_or(|(k, _)| *k != pkey) {
-        let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
-            centre_mm: state.crosshair_mm,
-            thickness_mm: f64::from(state.slab_mm),
-        });
-        let img = crate::project::project(&study.volume, axis, projection, slab.as_ref());
-        cache.projection = Some((pkey, img));
+    let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
+        centre_mm: state.crosshair_mm,
+        thickness_mm: f64::from(state.slab_mm),
+    });
+    let volume = std::sync::Arc::clone(&study.volume);
+    let ctx = ctx.clone();
+    cache
+        .projection
+        .get(
+            &pkey,
+            move || ctx.request_repaint(),
+            move || crate::project::project(&volume, axis, projection, slab.as_ref()),
+        )
+        .map(|(k, img)| (*k, std::sync::Arc::clone(img)))
+}
+
+impl ViewCache {
+    /// True while a projection for this view is being computed.
+    pub fn is_pending(&self) -> bool {
+        self.projection.is_pending() || self.label_projection.is_pending()
     }
 }
 
