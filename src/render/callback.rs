@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use eframe::egui_wgpu::{self, CallbackResources, CallbackTrait, ScreenDescriptor};
 
+use super::RenderError;
 use super::camera::OrbitCamera;
 use super::gpu::{DEPTH_FORMAT, OFFSCREEN_FORMAT, begin_clear_pass, begin_overlay_pass};
 use super::marker::crosshair_meshes;
@@ -86,6 +87,8 @@ impl View3d {
 
 /// What one frame of the panel draws (the callback's data).
 struct Scene3dCallback {
+    /// Where `prepare` reports how the frame went, for the panel to show.
+    status: PanelStatus,
     camera: OrbitCamera,
     mode: Render3dMode,
     params: MipParams,
@@ -113,8 +116,14 @@ struct Scene3dResources {
         wgpu::TextureView,
     )>,
     /// Why the last frame could not be drawn.
-    error: Option<String>,
+    error: Option<RenderError>,
 }
+
+/// The last frame's render error of one panel, shared between the paint
+/// callback (which writes it while preparing) and the panel's next frame
+/// (which shows it), kept in egui's memory under the panel's id.
+#[derive(Clone, Default)]
+struct PanelStatus(Arc<std::sync::Mutex<Option<RenderError>>>);
 
 /// Create the panel's pipelines in eframe's render state (once, at start).
 pub fn install(render_state: &egui_wgpu::RenderState) {
@@ -187,7 +196,7 @@ fn blit_pipeline(
 
 /// The last error of the panel (e.g. a volume too large for the device's
 /// 3D textures), if the last frame failed.
-pub fn last_error(render_state: &egui_wgpu::RenderState) -> Option<String> {
+pub fn last_error(render_state: &egui_wgpu::RenderState) -> Option<RenderError> {
     let renderer = render_state.renderer.read();
     let res: &Scene3dResources = renderer.callback_resources.get()?;
     res.error.clone()
@@ -212,7 +221,13 @@ pub fn show_3d(
     let mut camera = view.camera;
     camera.size_px = size_px;
     camera.mm_per_px = view.mm_per_point / ppp;
+    let status: PanelStatus = ui.data_mut(|d| {
+        d.get_temp_mut_or_default::<PanelStatus>(response.id)
+            .clone()
+    });
+    let last_error = status.0.lock().ok().and_then(|e| e.clone());
     let callback = Scene3dCallback {
+        status,
         camera,
         mode: view.mode,
         params: MipParams {
@@ -236,6 +251,19 @@ pub fn show_3d(
     };
     ui.painter()
         .add(egui_wgpu::Callback::new_paint_callback(rect, callback));
+    // Every render failure appears in the panel (the last frame's: the
+    // callback runs after this frame's layout).
+    if let Some(e) = last_error {
+        let colour = egui::Color32::from_rgb(255, 110, 110);
+        let galley = ui.painter().layout(
+            format!("3D view failed: {}", crate::jobs::error_chain(&e)),
+            egui::FontId::proportional(14.0),
+            colour,
+            (rect.width() - 16.0).max(32.0),
+        );
+        let at = rect.center() - galley.size() / 2.0;
+        ui.painter().galley(at, galley, colour);
+    }
     let mut next = view.clone();
     let drag = response.drag_delta();
     let panning = response.dragged_by(egui::PointerButton::Secondary)
@@ -278,10 +306,10 @@ impl Scene3dResources {
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         frame: &Scene3dCallback,
-    ) -> Result<(), String> {
+    ) -> Result<(), RenderError> {
         self.ensure_target(device, frame.camera.size_px);
         let Some((_, _, colour, depth)) = &self.target else {
-            return Err("no render target".into());
+            return Err(RenderError::NoTarget);
         };
         self.marker.clear();
         if let Some(p) = frame.crosshair_mm {
@@ -300,17 +328,14 @@ impl Scene3dResources {
                     .is_none_or(|(v, _, _)| !Arc::ptr_eq(v, &frame.volume));
                 if stale {
                     self.volume = None;
-                    let tex = VolumeTexture::upload(device, queue, &frame.volume)
-                        .map_err(|e| format!("{e:#}"))?;
+                    let tex = VolumeTexture::upload(device, queue, &frame.volume)?;
                     let bind_group = self.mip.bind_group(device, &tex);
                     self.volume = Some((Arc::clone(&frame.volume), tex, bind_group));
                 }
                 let Some((_, tex, bind_group)) = &self.volume else {
-                    return Err("no volume".into());
+                    return Err(RenderError::NoVolume);
                 };
-                self.mip
-                    .prepare(queue, tex, &frame.camera, &frame.params)
-                    .map_err(|e| format!("{e:#}"))?;
+                self.mip.prepare(queue, tex, &frame.camera, &frame.params)?;
                 {
                     let mut pass = begin_clear_pass(encoder, colour, None);
                     self.mip.draw(&mut pass, bind_group);
@@ -323,7 +348,7 @@ impl Scene3dResources {
                 }
             }
             Render3dMode::Surface => {
-                frame.camera.validate().map_err(|e| format!("{e:#}"))?;
+                frame.camera.validate()?;
                 let same = self.meshes.len() == frame.meshes.len()
                     && self
                         .meshes
@@ -414,7 +439,16 @@ impl CallbackTrait for Scene3dCallback {
         callback_resources: &mut CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         if let Some(res) = callback_resources.get_mut::<Scene3dResources>() {
+            let before = res.error.as_ref().map(ToString::to_string);
             res.error = res.render(device, queue, egui_encoder, self).err();
+            if let Some(e) = &res.error
+                && before != Some(e.to_string())
+            {
+                tracing::warn!("3D panel: {e}");
+            }
+            if let Ok(mut s) = self.status.0.lock() {
+                s.clone_from(&res.error);
+            }
         }
         Vec::new()
     }

@@ -37,7 +37,7 @@ pub const SHADERS: [(&str, &str); 3] = [
 ];
 
 /// Why GPU rendering failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, Clone)]
 pub enum RenderError {
     /// No adapter (not even a software one) was found.
     #[error("no GPU adapter: {0}")]
@@ -59,6 +59,12 @@ pub enum RenderError {
     /// Reading the image back failed.
     #[error("reading the image back from the GPU failed: {0}")]
     Readback(String),
+    /// The offscreen target of the 3D panel could not be made.
+    #[error("no offscreen render target")]
+    NoTarget,
+    /// A volume rendering was asked for before its volume was uploaded.
+    #[error("no volume on the GPU")]
+    NoVolume,
     /// A shader failed to parse or validate.
     #[error("shader {name}: {message}")]
     Shader {

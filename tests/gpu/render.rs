@@ -677,6 +677,59 @@ fn the_3d_panel_draws_through_the_paint_callback() {
     }
 }
 
+/// A volume the device cannot hold as a 3D texture (wider than its limit):
+/// the failure is a typed `RenderError` and appears, in red, in the panel
+/// instead of a blank one.
+#[test]
+fn a_render_failure_appears_in_the_panel() {
+    use hounsfield::render::RenderError;
+    use hounsfield::render::callback::{Render3dMode, View3d, install, last_error, show_3d};
+    let rs = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        eframe::egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    install(&rs);
+    let limit = rs.device.limits().max_texture_dimension_3d as usize;
+    let vol = Arc::new(hounsfield::volume::Volume::from_i16(
+        ndarray::Array3::from_elem((1, 1, limit + 1), 100),
+        hounsfield::volume::Geometry::identity([1, 1, limit + 1]),
+    ));
+    let view = View3d {
+        mode: Render3dMode::Projection(ProjectionMode::Max),
+        ..View3d::framing(&vol, 160.0)
+    };
+    let mut harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(320.0, 160.0))
+        .renderer(egui_kittest::wgpu::WgpuTestRenderer::from_render_state(
+            rs.clone(),
+        ))
+        .build_ui(|ui| {
+            show_3d(ui, &view, &vol, &[]);
+        });
+    // The callback fails while rendering frame 1; frame 2 shows why.
+    harness.run();
+    let _ = harness.render().unwrap();
+    assert!(
+        matches!(last_error(&rs), Some(RenderError::TooLarge { .. })),
+        "{:?}",
+        last_error(&rs).map(|e| e.to_string())
+    );
+    harness.run();
+    let img = harness.render().unwrap();
+    let red = img
+        .pixels()
+        .filter(|p| p[0] > 180 && p[1] < 140 && p[2] < 140)
+        .count();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        img.save(std::env::temp_dir().join("render_panel_error.png"))
+            .expect("write the panel image");
+    }
+    assert!(
+        red > 50,
+        "the error text is not in the panel ({red} red pixels)"
+    );
+}
+
 /// Time per frame of the rotating MIP GIF on the GPU path vs the CPU
 /// shear-warp; no assertion besides agreement.
 /// `cargo test --test gpu -- --ignored --nocapture rotating_mip_times`
