@@ -203,14 +203,16 @@ pub fn last_error(render_state: &egui_wgpu::RenderState) -> Option<RenderError> 
 }
 
 /// Draw the 3D panel of `volume` (projection) or `meshes` (surface, each
-/// with a linear RGBA colour) into the available space; returns the new
-/// view when the user orbited, zoomed or reset it.
+/// with a linear RGBA colour) into the available space, with the last
+/// frame's render error if it failed. Returns the panel's response: what
+/// the pointer does with it (orbit, pan, zoom) is the viewer's business
+/// (`ui::view3d`).
 pub fn show_3d(
     ui: &mut egui::Ui,
     view: &View3d,
     volume: &Arc<Volume>,
     meshes: &[(Arc<Mesh>, [f32; 4])],
-) -> Option<View3d> {
+) -> egui::Response {
     let (rect, response) =
         ui.allocate_exact_size(ui.available_size(), egui::Sense::click_and_drag());
     let ppp = f64::from(ui.ctx().pixels_per_point());
@@ -264,38 +266,7 @@ pub fn show_3d(
         let at = rect.center() - galley.size() / 2.0;
         ui.painter().galley(at, galley, colour);
     }
-    let mut next = view.clone();
-    let drag = response.drag_delta();
-    let panning = response.dragged_by(egui::PointerButton::Secondary)
-        || response.dragged_by(egui::PointerButton::Middle);
-    if drag != egui::Vec2::ZERO && panning {
-        // The picture follows the pointer: move the target the other way.
-        let grid = view.camera.ray_grid();
-        let (dx, dy) = (f64::from(drag.x), f64::from(drag.y));
-        next.camera.target_mm =
-            view.camera.target_mm - (grid.u_dir * dx + grid.v_dir * dy) * view.mm_per_point;
-    } else if drag != egui::Vec2::ZERO {
-        next.camera.azimuth_deg = (view.camera.azimuth_deg - f64::from(drag.x) * 0.5) % 360.0;
-        next.camera.elevation_deg =
-            (view.camera.elevation_deg + f64::from(drag.y) * 0.5).clamp(-89.0, 89.0);
-    }
-    if response.hovered() {
-        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
-        if scroll != 0.0 {
-            next.mm_per_point = view.mm_per_point * (-f64::from(scroll) * 0.002).exp();
-        }
-    }
-    if response.double_clicked() {
-        next = View3d {
-            mode: view.mode,
-            window_hu: view.window_hu,
-            step_mm: view.step_mm,
-            clip_box_mm: view.clip_box_mm,
-            crosshair_mm: view.crosshair_mm,
-            ..View3d::framing(volume, rect.width().min(rect.height()))
-        };
-    }
-    (next != *view).then_some(next)
+    response
 }
 
 impl Scene3dResources {

@@ -76,7 +76,7 @@ pub struct App {
     pub probe: Option<Probe>,
     /// Tag table of the current slice's file, read in the background
     /// (see [`App::tags`]).
-    tags: Keyed<PathBuf, Result<Vec<dicom::tags::TagRow>, String>>,
+    pub(super) tags: Keyed<PathBuf, Result<Vec<dicom::tags::TagRow>, String>>,
     /// Montage export: every k-th slice.
     pub montage_every: usize,
     /// The survey of the opened folder, when run.
@@ -400,37 +400,6 @@ impl App {
             self.caches[1].plane,
             self.caches[2].plane,
         ]
-    }
-
-    /// Ask for the tag table of the current slice's file: one header read
-    /// in the background when that file changed, only while the tag panel
-    /// is open. The last table read stays shown until the new one is ready.
-    pub fn refresh_tags(&mut self) {
-        let Some(current) = self.current_slice_file() else {
-            self.tags = Keyed::default();
-            return;
-        };
-        let p = current.clone();
-        self.tags.get(&current, self.waker(), move || {
-            dicom::tags::dump_tags(&p, 96).map_err(|e| crate::jobs::error_chain(&e))
-        });
-    }
-
-    /// The tag table on screen: its file and rows (or why they could not
-    /// be read); `None` before the first one is read or without a file.
-    pub fn tags(&self) -> Option<(&PathBuf, &Result<Vec<dicom::tags::TagRow>, String>)> {
-        self.tags.shown().map(|(p, rows)| (p, rows.as_ref()))
-    }
-
-    /// The file behind the current axial slice, if any.
-    pub fn current_slice_file(&self) -> Option<PathBuf> {
-        let s = self.study.as_ref()?;
-        let v = s.volume.geometry.voxel_of_world(self.state.crosshair_mm);
-        let z = v.z.round();
-        if z < 0.0 {
-            return None;
-        }
-        s.slice_files.get(z as usize).cloned().flatten()
     }
 
     /// Ask for a save path and push the command built from it.

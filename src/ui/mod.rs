@@ -15,6 +15,7 @@
 
 pub mod analysis;
 pub mod animation;
+mod annotations;
 pub mod app;
 mod background;
 mod browser;

@@ -225,8 +225,63 @@ pub fn cell(app: &mut App, ui: &mut egui::Ui) {
     } else {
         app.scene3d.meshes.clone()
     };
-    if let Some(next) = show_3d(ui, &view, &volume, &meshes) {
+    let response = show_3d(ui, &view, &volume, &meshes);
+    if let Some(next) = orbit_input(ui, &response, &view, &volume) {
         view = next;
     }
     app.scene3d.view = Some(view);
+}
+
+/// Degrees of orbit per point dragged.
+const ORBIT_DEG_PER_POINT: f64 = 0.5;
+/// Zoom: the scale changes by `exp(-scroll × this)` per point scrolled.
+const ZOOM_PER_SCROLL_POINT: f64 = 0.002;
+/// The elevation stops short of the poles, where the orbit's up vector
+/// degenerates.
+const MAX_ELEVATION_DEG: f64 = 89.0;
+
+/// What the pointer did to the 3D panel: a drag orbits, a right or middle
+/// drag pans (the picture follows the pointer), the wheel zooms, a double
+/// click frames the volume again. `None` when the view is unchanged.
+fn orbit_input(
+    ui: &egui::Ui,
+    response: &egui::Response,
+    view: &View3d,
+    volume: &Arc<crate::volume::Volume>,
+) -> Option<View3d> {
+    let mut next = view.clone();
+    let drag = response.drag_delta();
+    let panning = response.dragged_by(egui::PointerButton::Secondary)
+        || response.dragged_by(egui::PointerButton::Middle);
+    if drag != egui::Vec2::ZERO && panning {
+        // The picture follows the pointer: move the target the other way.
+        let grid = view.camera.ray_grid();
+        let (dx, dy) = (f64::from(drag.x), f64::from(drag.y));
+        next.camera.target_mm =
+            view.camera.target_mm - (grid.u_dir * dx + grid.v_dir * dy) * view.mm_per_point;
+    } else if drag != egui::Vec2::ZERO {
+        next.camera.azimuth_deg =
+            (view.camera.azimuth_deg - f64::from(drag.x) * ORBIT_DEG_PER_POINT) % 360.0;
+        next.camera.elevation_deg = (view.camera.elevation_deg
+            + f64::from(drag.y) * ORBIT_DEG_PER_POINT)
+            .clamp(-MAX_ELEVATION_DEG, MAX_ELEVATION_DEG);
+    }
+    if response.hovered() {
+        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+        if scroll != 0.0 {
+            next.mm_per_point =
+                view.mm_per_point * (-f64::from(scroll) * ZOOM_PER_SCROLL_POINT).exp();
+        }
+    }
+    if response.double_clicked() {
+        next = View3d {
+            mode: view.mode,
+            window_hu: view.window_hu,
+            step_mm: view.step_mm,
+            clip_box_mm: view.clip_box_mm,
+            crosshair_mm: view.crosshair_mm,
+            ..View3d::framing(volume, response.rect.width().min(response.rect.height()))
+        };
+    }
+    (next != *view).then_some(next)
 }
