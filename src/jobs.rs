@@ -63,12 +63,47 @@ impl JobControl {
     }
 }
 
+/// What a job's work returns on failure: any error, its source chain kept
+/// (`?` converts typed errors and plain messages alike).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a job ended without its result: the error its work returned (with
+/// its sources), a panic, or a worker that vanished. Shown as one line with
+/// the whole chain (`outer: inner: root`).
+#[derive(Debug)]
+pub struct JobError(BoxError);
+
+impl JobError {
+    /// A job error from any error or message.
+    pub fn new(e: impl Into<BoxError>) -> Self {
+        Self(e.into())
+    }
+
+    /// The underlying error, for its source chain.
+    pub fn error(&self) -> &(dyn std::error::Error + 'static) {
+        self.0.as_ref()
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&error_chain(self.error()))
+    }
+}
+
+impl PartialEq for JobError {
+    /// Two job errors are equal when they read the same (tests compare them).
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
 /// A running (or finished) background job producing `T`.
 pub struct Job<T> {
     /// Human-readable name, e.g. "Loading chest-ct".
     pub name: String,
     control: Arc<JobControl>,
-    result: Receiver<Result<T, String>>,
+    result: Receiver<Result<T, JobError>>,
 }
 
 impl<T: Send + 'static> Job<T> {
@@ -78,7 +113,7 @@ impl<T: Send + 'static> Job<T> {
     pub fn spawn(
         name: impl Into<String>,
         on_progress: impl Fn() + Send + 'static,
-        work: impl FnOnce(&JobControl) -> Result<T, String> + Send + 'static,
+        work: impl FnOnce(&JobControl) -> Result<T, BoxError> + Send + 'static,
     ) -> Result<Self, String> {
         let name = name.into();
         let control = Arc::new(JobControl {
@@ -100,14 +135,14 @@ impl<T: Send + 'static> Job<T> {
                 // A panic anywhere in the work (a third-party decoder, a bug)
                 // ends this job with its message, never the viewer.
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    work(&worker_control)
+                    work(&worker_control).map_err(JobError)
                 }))
                 .unwrap_or_else(|payload| {
                     tracing::error!("the job panicked");
-                    Err(format!(
+                    Err(JobError::new(format!(
                         "internal error: {}",
                         crate::dicom::codec::panic_message(payload.as_ref())
-                    ))
+                    )))
                 });
                 match &r {
                     Ok(_) => tracing::debug!("job done"),
@@ -129,13 +164,14 @@ impl<T: Send + 'static> Job<T> {
 
     /// The result once the job has finished (`None` while running). A job
     /// whose thread died without a result reports an error.
-    pub fn poll(&self) -> Option<Result<T, String>> {
+    pub fn poll(&self) -> Option<Result<T, JobError>> {
         match self.result.try_recv() {
             Ok(r) => Some(r),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => {
-                Some(Err(format!("{} stopped unexpectedly", self.name)))
-            }
+            Err(TryRecvError::Disconnected) => Some(Err(JobError::new(format!(
+                "{} stopped unexpectedly",
+                self.name
+            )))),
         }
     }
 
@@ -170,7 +206,7 @@ impl<T: Send + 'static> Job<T> {
 mod tests {
     use super::*;
 
-    fn wait<T: Send + 'static>(job: &Job<T>) -> Result<T, String> {
+    fn wait<T: Send + 'static>(job: &Job<T>) -> Result<T, JobError> {
         loop {
             if let Some(r) = job.poll() {
                 return r;
@@ -209,12 +245,12 @@ mod tests {
                 while !c.is_cancelled() {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
-                Err::<(), _>("cancelled".to_owned())
+                Err::<(), _>("cancelled".into())
             },
         )
         .unwrap();
         job.cancel();
-        assert_eq!(wait(&job), Err("cancelled".to_owned()));
+        assert_eq!(wait(&job), Err(JobError::new("cancelled")));
     }
 }
 
@@ -248,5 +284,31 @@ mod chain_tests {
             super::error_chain(&e),
             "I/O error while opening \"/x/ct.nii\": permission denied"
         );
+    }
+
+    /// A typed error returned by a job keeps its sources across the job
+    /// boundary: the OS reason reaches the line the viewer shows.
+    #[test]
+    fn a_jobs_typed_error_keeps_its_chain() {
+        let job = super::Job::spawn(
+            "write",
+            || {},
+            |_| -> Result<(), super::BoxError> {
+                Err(crate::io::IoError::io(
+                    "writing",
+                    std::path::Path::new("/x/labels.nii.gz"),
+                    std::io::Error::from(std::io::ErrorKind::StorageFull),
+                ))?
+            },
+        )
+        .unwrap();
+        let e = loop {
+            if let Some(r) = job.poll() {
+                break r.expect_err("the job failed");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        assert!(e.error().source().is_some(), "the source is kept");
+        assert!(e.to_string().contains("no storage space"), "{e}");
     }
 }

@@ -354,13 +354,20 @@ fn place_by_position(
     let [col_dir, row_dir] = frames[0].frame.orientation.unwrap_or([DVec3::X, DVec3::Y]);
     let normal = col_dir.cross(row_dir).try_normalize().unwrap_or(DVec3::Z);
     let dist = |c: &Candidate| c.frame.position_mm.unwrap_or_default().dot(normal);
-    frames.sort_by(|a, b| {
-        // A total order: NaN distances (hostile positions) would make a
-        // partial one inconsistent, which the standard sort may panic on.
-        dist(a)
-            .total_cmp(&dist(b))
+    // A total order, on distances computed once per frame with every NaN
+    // made the one canonical NaN: NaN distances (hostile positions) make a
+    // partial order inconsistent, and even `total_cmp` is not stable on
+    // them when they are recomputed per comparison (a NaN's payload may
+    // differ between two inlined copies of the same arithmetic), which the
+    // standard sort may panic on (found by the series_assembly fuzzer).
+    let canonical = |d: f64| if d.is_nan() { f64::NAN } else { d };
+    let mut keyed: Vec<(f64, Candidate)> =
+        frames.drain(..).map(|c| (canonical(dist(&c)), c)).collect();
+    keyed.sort_by(|(da, a), (db, b)| {
+        da.total_cmp(db)
             .then_with(|| a.order_key().cmp(&b.order_key()))
     });
+    frames.extend(keyed.into_iter().map(|(_, c)| c));
 
     // Duplicates: keep the first (lowest InstanceNumber) at each position.
     let before = frames.len();

@@ -73,15 +73,13 @@ impl App {
         self.start_task("Segmenting the lungs".into(), move |control| {
             let m = with_control(control, |c| {
                 segment_lungs(&volume, &LungParams::default(), c)
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
             let seg = to_segmentation(
                 &m.labels,
                 volume.geometry,
                 &LUNG_NAMES,
                 "lungs (classical 3D)",
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let note = format!(
                 "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml{}",
                 m.report.right_ml,
@@ -102,19 +100,17 @@ impl App {
         let hide = self.hide_timings();
         self.start_task("Segmenting the lungs (UNet)".into(), move |control| {
             control.set_note("loading the model");
-            let model = crate::unet::bundled::bundled_model().map_err(|e| e.to_string())?;
+            let model = crate::unet::bundled::bundled_model()?;
             let m = with_control(control, |c| {
                 let params = crate::unet::UnetLungParams::default();
                 crate::unet::segment_lungs_unet(&volume, &model, &params, c)
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
             let seg = to_segmentation(
                 &m.labels,
                 volume.geometry,
                 &crate::unet::UNET_NAMES,
                 "lungs (UNet)",
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let note = format!(
                 "lungs (UNet): {:.0} ml{}",
                 m.lung_ml,
@@ -146,7 +142,7 @@ fn analysis_done(
     volume: &crate::volume::Volume,
     control: &crate::jobs::JobControl,
     note: String,
-) -> Result<TaskDone, String> {
+) -> Result<TaskDone, crate::jobs::BoxError> {
     let comparison = match reference {
         Some(r) => {
             control.set_note("comparing with the reference");
@@ -155,8 +151,7 @@ fn analysis_done(
                 r.to_label_map().view(),
                 volume.geometry.spacing_zyx_mm(),
                 &pairs(&seg, r),
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             Some(Comparison {
                 reference: r.source.clone(),
                 report,

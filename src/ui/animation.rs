@@ -80,8 +80,7 @@ impl App {
                 &fuse,
                 Some(control.cancel_flag()),
                 Some(&progress),
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             control.set_note("encoding");
             let side =
                 u16::try_from(frames.size).map_err(|_| "frames too large for a GIF".to_owned())?;
@@ -97,8 +96,7 @@ impl App {
                 side,
                 side,
                 g.delay_cs,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let mut note = String::new();
             if g.png_frames {
                 let stem = path
@@ -112,8 +110,7 @@ impl App {
                     overlay.as_ref(),
                     u32::from(side),
                     u32::from(side),
-                )
-                .map_err(|e| e.to_string())?
+                )?
                 .len();
                 note = format!(" and {n} PNG frames in {}", dir.display());
             }

@@ -365,7 +365,7 @@ impl App {
         let volume = std::sync::Arc::clone(&s.volume);
         self.start_task("Writing the montage".to_owned(), move |_| {
             let img = crate::export::montage::axial_montage(&volume, &p);
-            crate::export::write_png(&path, &img).map_err(|e| crate::jobs::error_chain(&e))?;
+            crate::export::write_png(&path, &img)?;
             Ok(super::seg_panel::TaskDone::Written(format!(
                 "montage saved to {}",
                 path.display()

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use super::app::App;
 use super::command::Command;
 use crate::dicom::{self, LoadControl, ScanReport, SeriesInfo};
-use crate::jobs::{Job, JobControl};
+use crate::jobs::{BoxError, Job, JobControl, JobError};
 use crate::study::{self, Study};
 
 /// What an open job produces: the scan, and the study when it loaded one.
 pub(crate) struct Opened {
     report: ScanReport,
     volumes: Vec<(PathBuf, Result<study::VolumeFileSummary, String>)>,
-    study: Option<Result<Study, String>>,
+    study: Option<Result<Study, JobError>>,
 }
 
 /// The grid and kind of every NIfTI/NRRD/NumPy file of a scan.
@@ -53,7 +53,7 @@ fn only_volume(
 }
 
 /// Publish the middle slice, then load the whole series.
-fn load_with_preview(info: &SeriesInfo, c: &JobControl) -> Result<Study, String> {
+fn load_with_preview(info: &SeriesInfo, c: &JobControl) -> Result<Study, BoxError> {
     c.set_note("first slice");
     if let Some(first) = study::first_slice(info) {
         c.set_partial(first);
@@ -64,7 +64,7 @@ fn load_with_preview(info: &SeriesInfo, c: &JobControl) -> Result<Study, String>
         progress: Some(&progress),
         cancel: Some(c.cancel_flag()),
     };
-    study::load(info, &control).map_err(|e| e.to_string())
+    Ok(study::load(info, &control)?)
 }
 
 /// Index of the only loadable series, if there is exactly one.
@@ -89,14 +89,14 @@ impl App {
         let job = Job::spawn(format!("Opening {}", path.display()), waker, move |c| {
             c.set_note("reading headers");
             let report = dicom::scan(&[p]);
-            let mut study = only_loadable(&report).map(|i| load_with_preview(&report.series[i], c));
+            let mut study = only_loadable(&report)
+                .map(|i| load_with_preview(&report.series[i], c).map_err(JobError::new));
             c.set_note("reading volume files");
             let volumes = summarize_volumes(&report);
             if study.is_none()
                 && let Some(p) = only_volume(&report, &volumes)
             {
-                study =
-                    Some(study::volume_file_study(&p).map_err(|e| crate::jobs::error_chain(&e)));
+                study = Some(study::volume_file_study(&p).map_err(JobError::new));
             }
             Ok(Opened {
                 report,
@@ -155,7 +155,7 @@ impl App {
         let name = format!("Opening {}", path.display());
         match Job::spawn(name, waker, move |c| {
             c.set_note("reading");
-            study::volume_file_study(&path).map_err(|e| crate::jobs::error_chain(&e))
+            Ok(study::volume_file_study(&path)?)
         }) {
             Ok(j) => self.load_job = Some(j),
             Err(e) => self.error(e),
@@ -181,7 +181,7 @@ impl App {
                         self.finish_load(result);
                     }
                 }
-                Err(e) => self.error(e),
+                Err(e) => self.error(e.to_string()),
             }
         }
         if let Some(r) = self.load_job.as_ref().and_then(Job::poll) {
@@ -201,7 +201,7 @@ impl App {
         self.previewing = true;
     }
 
-    fn finish_load(&mut self, result: Result<Study, String>) {
+    fn finish_load(&mut self, result: Result<Study, JobError>) {
         let preview_state = self.previewing.then(|| self.state.clone());
         self.previewing = false;
         match result {

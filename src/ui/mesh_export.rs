@@ -56,8 +56,7 @@ impl App {
         self.start_task(format!("Surface to {name}"), move |control| {
             let t = std::time::Instant::now();
             let (surface, colour, what) = if let Some(seg) = &segment {
-                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, m.step, m.smooth)
-                    .map_err(|e| e.to_string())?;
+                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, m.step, m.smooth)?;
                 (
                     lm.mesh,
                     Some(lm.colour_rgb),
@@ -73,15 +72,14 @@ impl App {
                     level_hu: m.level_hu,
                     step: m.step,
                 };
-                let surface =
-                    mesh::marching_cubes_with(&volume, &p, &c).map_err(|e| e.to_string())?;
+                let surface = mesh::marching_cubes_with(&volume, &p, &c)?;
                 (surface, None, format!("{} HU", m.level_hu))
             };
             if surface.is_empty() {
-                return Err(format!("the surface at {what} is empty"));
+                return Err(format!("the surface at {what} is empty").into());
             }
             control.set_note("writing");
-            mesh::write::write_mesh(&path, &surface, colour).map_err(|e| e.to_string())?;
+            mesh::write::write_mesh(&path, &surface, colour)?;
             Ok(TaskDone::Written(format!(
                 "surface at {what}: {} triangles, {:.0} ml{}, saved to {}",
                 surface.triangles.len(),

@@ -139,7 +139,7 @@ impl App {
             c.set_note("loading the moving series");
             let (name, moving) = match source {
                 Source::Info(info) => {
-                    let st = crate::study::load(&info, &load).map_err(|e| e.to_string())?;
+                    let st = crate::study::load(&info, &load)?;
                     (st.name, (*st.volume).clone())
                 }
                 Source::Path(p) => crate::study::open_volume(&p, &load)?,
@@ -168,7 +168,7 @@ impl App {
                     cancel: Some(c.cancel_flag()),
                 },
             )
-            .map_err(|e| e.to_string())?;
+            ?;
             c.set_progress(1, 1);
             c.set_note("resampling the moving series");
             let moved = resample_moving(&moving, &fixed.geometry, &r.transform.moving_from_fixed());
@@ -453,8 +453,7 @@ fn act(app: &mut App, clicked: &Clicked) {
         let file = reg.registration.to_file();
         app.start_task("Saving the transform".to_owned(), move |_| {
             let json = file.to_json();
-            crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes()))
-                .map_err(|e| crate::jobs::error_chain(&e))?;
+            crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes()))?;
             Ok(TaskDone::Written(format!(
                 "transform saved to {}",
                 p.display()
@@ -466,7 +465,7 @@ fn act(app: &mut App, clicked: &Clicked) {
         && let Some(p) = app.picker.save_file("resampled.nii.gz", "nii.gz")
     {
         app.start_task("Saving the resampled series".to_owned(), move |_| {
-            crate::io::write_volume_file(&p, &reg.moved).map_err(|e| e.to_string())?;
+            crate::io::write_volume_file(&p, &reg.moved)?;
             Ok(TaskDone::Written(format!(
                 "resampled series saved to {}",
                 p.display()

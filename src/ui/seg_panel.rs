@@ -77,7 +77,9 @@ impl App {
     pub(super) fn start_task(
         &mut self,
         name: String,
-        work: impl FnOnce(&crate::jobs::JobControl) -> Result<TaskDone, String> + Send + 'static,
+        work: impl FnOnce(&crate::jobs::JobControl) -> Result<TaskDone, crate::jobs::BoxError>
+        + Send
+        + 'static,
     ) {
         if self.task_job.is_some() {
             self.error("another task is running; wait for it or cancel it");
@@ -165,7 +167,7 @@ impl App {
                 self.state.show_labels = true;
                 self.info(note);
             }
-            Err(e) => self.error(e),
+            Err(e) => self.error(e.to_string()),
         }
     }
 
@@ -190,8 +192,8 @@ impl App {
             return;
         };
         self.start_task(format!("Writing {}", file_name(&path)), move |_| {
-            let vol = seg.label_volume().map_err(|e| e.to_string())?;
-            crate::io::write_volume_file(&path, &vol).map_err(|e| e.to_string())?;
+            let vol = seg.label_volume()?;
+            crate::io::write_volume_file(&path, &vol)?;
             Ok(TaskDone::Written(format!(
                 "label map saved to {}",
                 path.display()
@@ -207,7 +209,7 @@ impl App {
         };
         let metadata = s.metadata.clone().unwrap_or_default();
         self.start_task(format!("Writing {}", file_name(&path)), move |_| {
-            study::write_dicom_seg(&path, &seg, &grid, &metadata).map_err(|e| e.to_string())?;
+            study::write_dicom_seg(&path, &seg, &grid, &metadata)?;
             Ok(TaskDone::Written(format!(
                 "DICOM-SEG saved to {}",
                 path.display()

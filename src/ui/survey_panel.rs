@@ -292,7 +292,7 @@ impl App {
                 ));
                 self.survey = Some(s);
             }
-            Err(e) => self.error(e),
+            Err(e) => self.error(e.to_string()),
         }
     }
 }

@@ -86,13 +86,11 @@ impl App {
                     step: 1,
                 },
                 &c,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let mut meshes = vec![(Arc::new(bone), BONE_RGBA)];
             for seg in &segments {
                 control.set_note(&seg.label);
-                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, 1, true)
-                    .map_err(|e| e.to_string())?;
+                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, 1, true)?;
                 let [r, g, b] = lm.colour_rgb;
                 meshes.push((Arc::new(lm.mesh), [linear(r), linear(g), linear(b), 1.0]));
             }
