@@ -209,7 +209,15 @@ fn read_meta_group(
         match element {
             0x0000 if len == 4 => {
                 let l = u32::from_le_bytes([value[0], value[1], value[2], value[3]]);
-                group_end = Some(offset + u64::from(l));
+                // dicom-object trusts the first group length. A second one
+                // must not overwrite it: the two readers would then start
+                // the data set at different bytes, and the one dicom-object
+                // parses would not be the one vetted (a 727-byte file with
+                // two group lengths made it allocate 4 GB; fuzz finding).
+                group_end = Some(match group_end {
+                    None => offset + u64::from(l),
+                    Some(_) => u64::MAX,
+                });
             }
             0x0002 => sop_class_uid = Some(text()),
             0x0003 => sop_instance_uid = Some(text()),

@@ -245,3 +245,43 @@ fn a_group_length_that_disagrees_with_the_meta_elements_skips_the_strict_reader(
     let header = crate::dicom::header::read_header(&path).unwrap();
     assert_eq!((header.rows, header.cols), (3, 4));
 }
+
+/// Found by the `seg_placement` fuzzer: a meta group with a second group
+/// length (0002,0000) of 0 after the real one. The tolerant reader took the
+/// second and agreed with itself; dicom-object took the first and started
+/// the data set 12 bytes later, where the bytes read as (0012,0000) UL with
+/// a 256 MB length (4 GB in the fuzzer's file) that no pre-flight had seen.
+/// Two group lengths now make the readers disagree: the vetted, tolerant
+/// path reads the file.
+#[test]
+fn a_second_group_length_never_moves_the_data_set_dicom_object_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two-group-lengths.dcm");
+    let ts = b"1.2.840.10008.1.2\0";
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    // The first group length: the TS element, the second group length and
+    // 12 bytes of the data set.
+    let first = (8 + ts.len() + 12 + 12) as u32;
+    file.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+    file.extend_from_slice(&first.to_le_bytes());
+    file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+    file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+    file.extend_from_slice(ts);
+    file.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0, 0, 0, 0, 0]);
+    // Implicit VR data set as the tolerant reader sees it: (0011,0010) of
+    // 8 bytes, then (0000,1000) of 0. Twelve bytes in, dicom-object would
+    // read (0012,0000) UL declaring 0x1000_0000 bytes.
+    file.extend_from_slice(&[0x11, 0x00, 0x10, 0x00, 8, 0, 0, 0]);
+    file.extend_from_slice(&[0xAA, 0xAA, 0xAA, 0xAA, 0x12, 0x00, 0x00, 0x00]);
+    file.extend_from_slice(&[0x00, 0x00, 0x00, 0x10, 0, 0, 0, 0]);
+    std::fs::write(&path, &file).unwrap();
+    let loc = locate(&path).unwrap();
+    assert!(
+        !loc.strict_agrees,
+        "two group lengths: the strict reader is skipped"
+    );
+    // Whatever the verdict, the data set read is the vetted one.
+    let _ = crate::dicom::tags::dump_tags(&path, 80);
+    let _ = crate::dicom::header::read_header(&path);
+}
