@@ -6,7 +6,7 @@
 use hounsfield::dicom::load_series;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: hounsfield_fuzz::let_firewalled_panics_unwind(), |data: &[u8]| {
     let path = hounsfield_fuzz::scratch_file("dcm", data);
     let _ = load_series(&path, None, &Default::default());
 });

@@ -5,7 +5,7 @@
 use hounsfield::dicom::{header::read_header, scan, tags::dump_tags};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: hounsfield_fuzz::let_firewalled_panics_unwind(), |data: &[u8]| {
     let path = hounsfield_fuzz::scratch_file("dcm", data);
     let _ = read_header(&path);
     let _ = dump_tags(&path, 80);

@@ -8,7 +8,7 @@ use hounsfield::dicom::seg::{ReferenceGrid, place_seg, read_seg};
 use hounsfield::volume::Geometry;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: hounsfield_fuzz::let_firewalled_panics_unwind(), |data: &[u8]| {
     let path = hounsfield_fuzz::scratch_file("dcm", data);
     let Ok(seg) = read_seg(&path) else { return };
     let first = seg.frames.first();

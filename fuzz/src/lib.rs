@@ -13,6 +13,19 @@ pub fn scratch_file(ext: &str, data: &[u8]) -> PathBuf {
     path
 }
 
+/// Replace libFuzzer's abort-on-every-panic hook (call from `init:`) with
+/// one that lets a panic inside hounsfield's decoder firewall unwind to it,
+/// where it becomes an error as it does for users (the known dicom-rs RLE
+/// panic, docs/upstream.md); every other panic still aborts: a finding.
+pub fn let_firewalled_panics_unwind() {
+    let abort = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !hounsfield::dicom::codec::inside_firewall() {
+            abort(info);
+        }
+    }));
+}
+
 /// A little-endian cursor over fuzz bytes that yields zeros once empty.
 pub struct Bytes<'a>(pub &'a [u8]);
 

@@ -105,9 +105,25 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+thread_local! {
+    /// How deep this thread is inside [`firewall`].
+    static FIREWALLED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// True while this thread runs a third-party decoder behind the firewall,
+/// where a panic becomes a `Decode` error. The fuzz targets' panic hook
+/// (libFuzzer aborts on every panic, caught or not) lets such a panic
+/// unwind to the firewall and aborts on any other.
+pub fn inside_firewall() -> bool {
+    FIREWALLED.with(|d| d.get() > 0)
+}
+
 /// Run a third-party decoder; a panic becomes `Err(message)`.
 pub(crate) fn firewall<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    FIREWALLED.with(|d| d.set(d.get() + 1));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    FIREWALLED.with(|d| d.set(d.get().saturating_sub(1)));
+    match r {
         Ok(r) => r,
         Err(payload) => Err(format!(
             "the decoder panicked: {}",
