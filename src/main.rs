@@ -28,13 +28,14 @@ fn main() {
 
 /// Logging to stderr through `tracing`: `RUST_LOG` chooses (for example
 /// `RUST_LOG=hounsfield=debug` for every load, decode and job span with its
-/// duration); by default only warnings of hounsfield and errors of its
-/// dependencies. `log` records (wgpu, eframe) are bridged in.
+/// duration); by default only hounsfield's warnings: a dependency's log
+/// (a decoder's complaint, wgpu) only when `RUST_LOG` asks, so that an error
+/// stays one line on stderr. `log` records are bridged in.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::fmt::format::FmtSpan;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("hounsfield=warn,error"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("hounsfield=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // A second subscriber (tests call into the library, not main) is not an
     // error worth reporting.

@@ -170,3 +170,37 @@ fn help_is_available_on_every_command() {
     let top = ok(&["--help"]);
     assert!(top.contains("scan") && top.contains("phantom") && top.contains("view"));
 }
+
+/// A hostile JPEG 2000 file (a real one whose SIZ marker's vertical image
+/// offset exceeds the image height): the decoder complains through the
+/// `log` crate, but the error stays one line on stderr, exit 1
+/// (dependencies' logs only when `RUST_LOG` asks; found by
+/// `bench/mutate.py` once logging went through `tracing`).
+#[test]
+fn a_decoder_error_is_one_line_whatever_the_decoder_logs() {
+    let Some(dir) = common::data_dir("edge-cases/pylibjpeg/JPEG2000") else {
+        return;
+    };
+    let mut bytes = std::fs::read(dir.join("693_J2KI.dcm")).unwrap();
+    let siz = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0x51])
+        .expect("the codestream's SIZ marker");
+    // YOsiz (big endian) past Ysiz: "negative or zero image size".
+    bytes[siz + 18..siz + 22].copy_from_slice(&0x0040_0000u32.to_be_bytes());
+    let tmp = common::tempdir();
+    let path = tmp.path().join("j2k.dcm");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hounsfield"))
+        .args(["info", s(&path)])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("JPEG 2000"),
+        "{err}"
+    );
+}
