@@ -34,6 +34,20 @@ pub(crate) struct ProjectionKey {
     centre_bits: u64,
 }
 
+impl ProjectionKey {
+    /// The slab this projection is computed over (`None`: the whole
+    /// volume). Derived from the key, so that an image and its labels are
+    /// always computed over the same slab, whatever the crosshair did since.
+    fn slab(&self, axis: ViewAxis) -> Option<crate::project::Slab> {
+        let thickness_mm = f32::from_bits(self.slab_bits);
+        (thickness_mm > 0.0).then(|| crate::project::Slab {
+            // Only the coordinate along the scroll direction matters.
+            centre_mm: axis.scroll_dir() * f64::from_bits(self.centre_bits),
+            thickness_mm: f64::from(thickness_mm),
+        })
+    }
+}
+
 /// Per-view cache: the resliced texture and its plane.
 #[derive(Default)]
 pub struct ViewCache {
@@ -270,10 +284,7 @@ fn refresh_labels(
     let label_projection = projected.and_then(|pkey| {
         let seg = std::sync::Arc::clone(seg);
         let visible = state.overlay.visible.clone();
-        let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
-            centre_mm: state.crosshair_mm,
-            thickness_mm: f64::from(state.slab_mm),
-        });
+        let slab = pkey.slab(axis);
         let ctx = ui.ctx().clone();
         cache
             .label_projection
@@ -338,10 +349,7 @@ fn ensure_projection(
         slab_bits: state.slab_mm.to_bits(),
         centre_bits: centre.to_bits(),
     };
-    let slab = (state.slab_mm > 0.0).then(|| crate::project::Slab {
-        centre_mm: state.crosshair_mm,
-        thickness_mm: f64::from(state.slab_mm),
-    });
+    let slab = pkey.slab(axis);
     let volume = std::sync::Arc::clone(&study.volume);
     let ctx = ctx.clone();
     cache
