@@ -367,27 +367,27 @@ mod tests {
         assert!(decode_jpeg_ls(&cut, &[], &f, Path::new("x.dcm")).is_err());
     }
 
-    /// A 16×16 RLE Lossless image whose one fragment declares 100 segments
-    /// in 16 bytes: dicom-rs' `read_rle_header` slices past the fragment and
-    /// panics (docs/upstream.md); through the firewall it is an error naming
-    /// the syntax.
-    #[test]
-    fn malformed_rle_fragment_is_an_error_not_a_panic() {
+    /// A signed 16-bit RLE Lossless CT object of `rows` × `cols` whose one
+    /// fragment is `fragment`.
+    fn rle_object(
+        rows: u16,
+        cols: u16,
+        fragment: Vec<u8>,
+    ) -> dicom_object::FileDicomObject<dicom_object::InMemDicomObject> {
         use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
         use dicom_core::{DataElement, VR};
         use dicom_dictionary_std::tags;
         use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
         let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
-        let mut fragment = vec![0u8; 16];
-        fragment[0] = 100; // 100 segments, in 16 bytes
-        let obj = InMemDicomObject::from_element_iter([
+        InMemDicomObject::from_element_iter([
             DataElement::new(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
             DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.4.5"),
+            DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4.7"),
             us(tags::SAMPLES_PER_PIXEL, 1),
             DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
-            us(tags::ROWS, 16),
-            us(tags::COLUMNS, 16),
+            us(tags::ROWS, rows),
+            us(tags::COLUMNS, cols),
             us(tags::BITS_ALLOCATED, 16),
             us(tags::BITS_STORED, 16),
             us(tags::HIGH_BIT, 15),
@@ -404,7 +404,19 @@ mod tests {
                 .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
                 .media_storage_sop_instance_uid("1.2.3.4.5"),
         )
-        .expect("meta");
+        .expect("meta")
+    }
+
+    /// A 16×16 RLE Lossless image whose one fragment declares 100 segments
+    /// in 16 bytes: dicom-rs' `read_rle_header` slices past the fragment and
+    /// panics (docs/upstream.md); through the firewall it is an error naming
+    /// the syntax.
+    #[test]
+    fn malformed_rle_fragment_is_an_error_not_a_panic() {
+        use dicom_dictionary_std::tags;
+        let mut fragment = vec![0u8; 16];
+        fragment[0] = 100; // 100 segments, in 16 bytes
+        let obj = rle_object(16, 16, fragment);
         let pixel = obj.element(tags::PIXEL_DATA).expect("pixel data").clone();
         let f = frame("1.2.840.10008.1.2.5", 16, 16, 1, 16);
         let Err(e) = decode_samples(&obj, &pixel, &f, Path::new("rle.dcm")) else {
@@ -442,37 +454,7 @@ mod tests {
     /// refused by the file budget (its message), not by the decoder.
     #[test]
     fn a_small_file_declaring_a_huge_image_is_refused_before_the_output_exists() {
-        use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
-        use dicom_core::{DataElement, VR};
-        use dicom_dictionary_std::tags;
-        use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
-
-        let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
-        let obj = InMemDicomObject::from_element_iter([
-            DataElement::new(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.2"),
-            DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.4.6"),
-            DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4.7"),
-            us(tags::SAMPLES_PER_PIXEL, 1),
-            DataElement::new(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
-            us(tags::ROWS, 65535),
-            us(tags::COLUMNS, 1024),
-            us(tags::BITS_ALLOCATED, 16),
-            us(tags::BITS_STORED, 16),
-            us(tags::HIGH_BIT, 15),
-            us(tags::PIXEL_REPRESENTATION, 1),
-            DataElement::new(
-                tags::PIXEL_DATA,
-                VR::OB,
-                PixelFragmentSequence::new(Vec::<u32>::new(), vec![vec![0u8; 4096]]),
-            ),
-        ])
-        .with_meta(
-            FileMetaTableBuilder::new()
-                .transfer_syntax("1.2.840.10008.1.2.5")
-                .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
-                .media_storage_sop_instance_uid("1.2.3.4.6"),
-        )
-        .expect("meta");
+        let obj = rle_object(65535, 1024, vec![0u8; 4096]);
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("huge.dcm");
         obj.write_to_file(&path).expect("write");
