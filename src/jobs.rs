@@ -98,10 +98,24 @@ impl PartialEq for JobError {
     }
 }
 
+/// Identity of a job, unique in the process (the viewer cancels one job
+/// by it while others go on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JobId(pub u64);
+
+impl JobId {
+    fn next() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed) as u64)
+    }
+}
+
 /// A running (or finished) background job producing `T`.
 pub struct Job<T> {
     /// Human-readable name, e.g. "Loading chest-ct".
     pub name: String,
+    /// Its identity.
+    pub id: JobId,
     control: Arc<JobControl>,
     result: Receiver<Result<T, JobError>>,
 }
@@ -157,11 +171,14 @@ impl<T: Send + 'static> Job<T> {
             .map_err(|e| format!("cannot start job {name:?}: {e}"))?;
         Ok(Self {
             name,
+            id: JobId::next(),
             control,
             result: rx,
         })
     }
+}
 
+impl<T> Job<T> {
     /// The result once the job has finished (`None` while running). A job
     /// whose thread died without a result reports an error.
     pub fn poll(&self) -> Option<Result<T, JobError>> {

@@ -9,11 +9,35 @@ use std::sync::Arc;
 use egui::RichText;
 
 use super::app::App;
-use super::seg_panel::TaskDone;
+use super::command::Command;
+use super::context::ViewerContext;
+use super::tasks::JobSlot;
 use crate::metrics::{LabelPair, Report, compare_labels};
 use crate::seg::Segmentation;
 use crate::seg::stats;
 use crate::segment::{Control, LUNG_NAMES, LungParams, segment_lungs, to_segmentation};
+
+/// The analysis feature: the lung job and the last comparison.
+#[derive(Default)]
+pub struct Analysis {
+    /// The last analysis compared with the segmentation shown before it.
+    pub comparison: Option<Comparison>,
+    /// The running analysis.
+    pub job: JobSlot<AnalysisDone>,
+}
+
+/// An analysis' segmentation (shown as the overlay), maybe compared with
+/// the one shown before.
+pub struct AnalysisDone {
+    /// The result on the study's grid.
+    pub seg: Segmentation,
+    /// Its statistics.
+    pub stats: Vec<stats::SegmentStats>,
+    /// Metrics against the previous segmentation, if there was one.
+    pub comparison: Option<Comparison>,
+    /// Summary for the status bar.
+    pub note: String,
+}
 
 /// A result compared with the segmentation shown before it.
 #[derive(Clone, Debug)]
@@ -70,25 +94,30 @@ impl App {
         let volume = Arc::clone(&s.volume);
         let reference = s.segmentation.clone();
         let hide = self.hide_timings();
-        self.start_task("Segmenting the lungs".into(), move |control| {
-            let m = with_control(control, |c| {
-                segment_lungs(&volume, &LungParams::default(), c)
-            })?;
-            let seg = to_segmentation(
-                &m.labels,
-                volume.geometry,
-                &LUNG_NAMES,
-                "lungs (classical 3D)",
-            )?;
-            let note = format!(
-                "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml{}",
-                m.report.right_ml,
-                m.report.left_ml,
-                m.report.airway_removed_ml,
-                super::app::took(hide, m.report.seconds)
-            );
-            analysis_done(seg, reference.as_deref(), &volume, control, note)
-        });
+        let waker = self.waker();
+        let r = self
+            .analysis
+            .job
+            .start("Segmenting the lungs", waker, move |control| {
+                let m = with_control(control, |c| {
+                    segment_lungs(&volume, &LungParams::default(), c)
+                })?;
+                let seg = to_segmentation(
+                    &m.labels,
+                    volume.geometry,
+                    &LUNG_NAMES,
+                    "lungs (classical 3D)",
+                )?;
+                let note = format!(
+                    "lungs: right {:.0} ml, left {:.0} ml, airway removed {:.0} ml{}",
+                    m.report.right_ml,
+                    m.report.left_ml,
+                    m.report.airway_removed_ml,
+                    super::app::took(hide, m.report.seconds)
+                );
+                analysis_done(seg, reference.as_deref(), &volume, control, note)
+            });
+        self.started(r);
     }
 
     /// Start the U-Net lung segmentation (the bundled model) of the current
@@ -98,26 +127,31 @@ impl App {
         let volume = Arc::clone(&s.volume);
         let reference = s.segmentation.clone();
         let hide = self.hide_timings();
-        self.start_task("Segmenting the lungs (UNet)".into(), move |control| {
-            control.set_note("loading the model");
-            let model = crate::unet::bundled::bundled_model()?;
-            let m = with_control(control, |c| {
-                let params = crate::unet::UnetLungParams::default();
-                crate::unet::segment_lungs_unet(&volume, &model, &params, c)
-            })?;
-            let seg = to_segmentation(
-                &m.labels,
-                volume.geometry,
-                &crate::unet::UNET_NAMES,
-                "lungs (UNet)",
-            )?;
-            let note = format!(
-                "lungs (UNet): {:.0} ml{}",
-                m.lung_ml,
-                super::app::took(hide, m.seconds)
-            );
-            analysis_done(seg, reference.as_deref(), &volume, control, note)
-        });
+        let waker = self.waker();
+        let r = self
+            .analysis
+            .job
+            .start("Segmenting the lungs (UNet)", waker, move |control| {
+                control.set_note("loading the model");
+                let model = crate::unet::bundled::bundled_model()?;
+                let m = with_control(control, |c| {
+                    let params = crate::unet::UnetLungParams::default();
+                    crate::unet::segment_lungs_unet(&volume, &model, &params, c)
+                })?;
+                let seg = to_segmentation(
+                    &m.labels,
+                    volume.geometry,
+                    &crate::unet::UNET_NAMES,
+                    "lungs (UNet)",
+                )?;
+                let note = format!(
+                    "lungs (UNet): {:.0} ml{}",
+                    m.lung_ml,
+                    super::app::took(hide, m.seconds)
+                );
+                analysis_done(seg, reference.as_deref(), &volume, control, note)
+            });
+        self.started(r);
     }
 }
 
@@ -142,7 +176,7 @@ fn analysis_done(
     volume: &crate::volume::Volume,
     control: &crate::jobs::JobControl,
     note: String,
-) -> Result<TaskDone, crate::jobs::BoxError> {
+) -> Result<AnalysisDone, crate::jobs::BoxError> {
     let comparison = match reference {
         Some(r) => {
             control.set_note("comparing with the reference");
@@ -160,7 +194,7 @@ fn analysis_done(
         None => None,
     };
     let st = stats::statistics(volume, &seg);
-    Ok(TaskDone::Analysis {
+    Ok(AnalysisDone {
         seg,
         stats: st,
         comparison,
@@ -168,37 +202,49 @@ fn analysis_done(
     })
 }
 
+impl App {
+    /// Show an analysis' result (if the study it ran on is still shown).
+    pub(super) fn take_analysis(&mut self, done: AnalysisDone) {
+        let Some(s) = self.study.as_mut() else { return };
+        if done.seg.geometry != s.volume.geometry {
+            self.error("the study changed while the analysis ran");
+            return;
+        }
+        s.segmentation = Some(Arc::new(done.seg));
+        s.seg_stats = done.stats;
+        self.analysis.comparison = done.comparison;
+        self.state.overlay = crate::mpr::labels::OverlayStyle::default();
+        self.state.show_labels = true;
+        self.info(done.note);
+    }
+}
+
 /// The lung button and, after a run with a reference, the metrics table.
-pub fn section(app: &mut App, ui: &mut egui::Ui) {
+pub fn section(analysis: &Analysis, ctx: &ViewerContext, ui: &mut egui::Ui) {
+    let can_run = ctx.study.is_some() && !analysis.job.is_busy();
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(
-                app.study.is_some() && !app.task_running(),
-                egui::Button::new("Segment lungs"),
-            )
+            .add_enabled(can_run, egui::Button::new("Segment lungs"))
             .on_hover_text(
                 "classical 3D: threshold, outside air removed, trachea removed, left/right split; \
                  the overlay shown now becomes the reference",
             )
             .clicked()
         {
-            app.push(super::command::Command::SegmentLungs);
+            ctx.send(Command::SegmentLungs);
         }
         if ui
-            .add_enabled(
-                app.study.is_some() && !app.task_running(),
-                egui::Button::new("Segment lungs (UNet)"),
-            )
+            .add_enabled(can_run, egui::Button::new("Segment lungs (UNet)"))
             .on_hover_text(
                 "the bundled 2D U-Net, slice by slice, largest components and holes filled; \
                  the overlay shown now becomes the reference",
             )
             .clicked()
         {
-            app.push(super::command::Command::SegmentLungsUnet);
+            ctx.send(Command::SegmentLungsUnet);
         }
     });
-    let Some(c) = app.comparison.as_ref() else {
+    let Some(c) = analysis.comparison.as_ref() else {
         return;
     };
     ui.label(RichText::new(format!("compared with {}", c.reference)).small());

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::app::App;
-use super::seg_panel::TaskDone;
+use super::command::{Command, SaveTarget};
+use super::context::ViewerContext;
+use super::tasks::JobSlot;
 use crate::project::fuse::{FuseParams, rotating_mip_fused};
 use crate::project::rotate::RotatingMipParams;
 
@@ -40,11 +42,22 @@ impl Default for GifSettings {
     }
 }
 
+/// The rotating MIP export: its window, settings and job.
+#[derive(Default)]
+pub struct GifExport {
+    /// The window is open.
+    pub open: bool,
+    /// Its settings.
+    pub settings: GifSettings,
+    /// The export running.
+    pub job: JobSlot<String>,
+}
+
 impl App {
     /// Start writing the rotating MIP GIF of the current study to `path`.
     pub fn export_rotating_mip(&mut self, path: PathBuf) {
         let Some(s) = &self.study else { return };
-        let g = self.gif_settings.clone();
+        let g = self.exports.gif.settings.clone();
         let (centre_hu, width_hu) = if g.view_window {
             (self.state.window_centre_hu, self.state.window_width_hu)
         } else {
@@ -70,69 +83,75 @@ impl App {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let hide = self.hide_timings();
-        self.start_task(format!("Rotating MIP to {name}"), move |control| {
-            let t = std::time::Instant::now();
-            let progress = |done: usize, total: usize| control.set_progress(done, total);
-            let frames = rotating_mip_fused(
-                &volume,
-                seg.as_deref(),
-                &params,
-                &fuse,
-                Some(control.cancel_flag()),
-                Some(&progress),
-            )?;
-            control.set_note("encoding");
-            let side =
-                u16::try_from(frames.size).map_err(|_| "frames too large for a GIF".to_owned())?;
-            let overlay = frames.has_overlay().then(|| crate::export::gif::Overlay {
-                labels: &frames.labels,
-                colours: &frames.colours,
-                opacity: frames.opacity,
-            });
-            crate::export::gif::write_gif(
-                &path,
-                &frames.grey,
-                overlay.as_ref(),
-                side,
-                side,
-                g.delay_cs,
-            )?;
-            let mut note = String::new();
-            if g.png_frames {
-                let stem = path
-                    .file_stem()
-                    .map_or_else(|| "frames".into(), |s| s.to_string_lossy().into_owned());
-                let dir = path.with_file_name(format!("{stem}_frames"));
-                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                let n = crate::export::gif::write_png_frames_overlay(
-                    &dir,
-                    &frames.grey,
-                    overlay.as_ref(),
-                    u32::from(side),
-                    u32::from(side),
-                )?
-                .len();
-                note = format!(" and {n} PNG frames in {}", dir.display());
-            }
-            Ok(TaskDone::Written(format!(
-                "rotating MIP ({} frames{}) saved to {}{note}",
-                frames.grey.len(),
-                super::app::took(hide, t.elapsed().as_secs_f64()),
-                path.display()
-            )))
-        });
+        let waker = self.waker();
+        let r =
+            self.exports
+                .gif
+                .job
+                .start(format!("Rotating MIP to {name}"), waker, move |control| {
+                    let t = std::time::Instant::now();
+                    let progress = |done: usize, total: usize| control.set_progress(done, total);
+                    let frames = rotating_mip_fused(
+                        &volume,
+                        seg.as_deref(),
+                        &params,
+                        &fuse,
+                        Some(control.cancel_flag()),
+                        Some(&progress),
+                    )?;
+                    control.set_note("encoding");
+                    let side = u16::try_from(frames.size)
+                        .map_err(|_| "frames too large for a GIF".to_owned())?;
+                    let overlay = frames.has_overlay().then(|| crate::export::gif::Overlay {
+                        labels: &frames.labels,
+                        colours: &frames.colours,
+                        opacity: frames.opacity,
+                    });
+                    crate::export::gif::write_gif(
+                        &path,
+                        &frames.grey,
+                        overlay.as_ref(),
+                        side,
+                        side,
+                        g.delay_cs,
+                    )?;
+                    let mut note = String::new();
+                    if g.png_frames {
+                        let stem = path
+                            .file_stem()
+                            .map_or_else(|| "frames".into(), |s| s.to_string_lossy().into_owned());
+                        let dir = path.with_file_name(format!("{stem}_frames"));
+                        std::fs::create_dir_all(&dir)
+                            .map_err(|e| format!("{}: {e}", dir.display()))?;
+                        let n = crate::export::gif::write_png_frames_overlay(
+                            &dir,
+                            &frames.grey,
+                            overlay.as_ref(),
+                            u32::from(side),
+                            u32::from(side),
+                        )?
+                        .len();
+                        note = format!(" and {n} PNG frames in {}", dir.display());
+                    }
+                    Ok(format!(
+                        "rotating MIP ({} frames{}) saved to {}{note}",
+                        frames.grey.len(),
+                        super::app::took(hide, t.elapsed().as_secs_f64()),
+                        path.display()
+                    ))
+                });
+        self.started(r);
     }
 }
 
 /// The export window (File ▸ Export rotating MIP GIF…).
-pub fn window(app: &mut App, ctx: &egui::Context) {
-    let mut open = app.show_gif_window;
-    let mut export = false;
+pub fn window(gif: &mut GifExport, ctx: &ViewerContext, egui_ctx: &egui::Context) {
+    let mut open = gif.open;
     egui::Window::new("Rotating MIP")
         .open(&mut open)
         .resizable(false)
-        .show(ctx, |ui| {
-            let g = &mut app.gif_settings;
+        .show(egui_ctx, |ui| {
+            let g = &mut gif.settings;
             let l = ui.label("degrees per frame");
             ui.add(egui::Slider::new(&mut g.step_deg, 1.0..=45.0).step_by(1.0))
                 .labelled_by(l.id);
@@ -150,19 +169,15 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
             ui.checkbox(&mut g.png_frames, "also write PNG frames");
             let frames = (360.0 / g.step_deg).round();
             ui.label(format!("{frames} frames about the superior–inferior axis"));
-            let busy = app.task_running();
             if ui
                 .add_enabled(
-                    !busy && app.study.is_some(),
+                    !gif.job.is_busy() && ctx.study.is_some(),
                     egui::Button::new("Export GIF…"),
                 )
                 .clicked()
             {
-                export = true;
+                ctx.send(Command::Ask(SaveTarget::RotatingMip));
             }
         });
-    app.show_gif_window = open;
-    if export && let Some(p) = app.picker.save_file("rotating_mip.gif", "gif") {
-        app.push(super::command::Command::ExportRotatingMip(p));
-    }
+    gif.open = open;
 }

@@ -1,21 +1,26 @@
-//! The application: owns the study (`Arc<Volume>`), the display state, the
-//! view caches and the background jobs. `logic()` applies commands and
-//! polls jobs; `ui()` draws and collects new commands. Data is never
-//! mutated while drawing.
+//! The application: owns the model (study, scan, display state), the
+//! features' states and the command queue. `logic()` applies commands and
+//! takes job results; `ui()` draws every feature from a read-only
+//! [`ViewerContext`] and collects new commands. The model is never mutated
+//! while drawing.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use glam::DVec3;
 
-use super::background::Keyed;
-use super::command::Command;
-use super::panels;
+use super::analysis::Analysis;
+use super::command::{Command, DisplayEdit, ToolWindow};
+use super::context::{JobStatus, Scan, ViewerContext};
+use super::exports::Exports;
+use super::loading::Loading;
+use super::panels::{self, TagBrowser};
 use super::picker::FilePicker;
 use super::recent::Recent;
-use super::state::{AXES, ViewerState, view_index};
-use super::views::{self, Probe, ViewCache};
-use crate::dicom::{self, ScanReport};
-use crate::jobs::Job;
+use super::seg_panel::SegPanel;
+use super::state::{ViewerState, view_index};
+use super::survey_panel::SurveyPanel;
+use super::views::{self, Views};
 use crate::mpr::{self, ViewAxis};
 use crate::study::{self, Study};
 use crate::volume::window;
@@ -57,76 +62,56 @@ pub(super) fn took(hide: bool, seconds: f64) -> String {
     }
 }
 
-/// The viewer application.
-#[allow(clippy::struct_excessive_bools)] // independent window toggles
+/// Frame counting and the screenshot flow of `--screenshot`.
+#[derive(Default)]
+struct Shell {
+    frames: u32,
+    screenshot_requested: bool,
+    repaint: Option<egui::Context>,
+}
+
+/// The viewer application: the model (study, scan, display state, status
+/// message), one state per feature (each with its own jobs), the command
+/// queue and the file picker.
+///
+/// Only the command handler ([`App::apply_commands`], and the job results
+/// it takes in [`App::step_logic`]) changes the model. Draw code gets a
+/// read-only [`ViewerContext`] and its feature's own state, and sends
+/// commands.
 pub struct App {
     /// What is shown.
     pub state: ViewerState,
     /// The loaded study.
     pub study: Option<Study>,
-    /// The last scan: the opened path and what it holds.
-    pub scan: Option<(PathBuf, ScanReport)>,
-    /// The scan's NIfTI/NRRD/NumPy files with their grids (or why not).
-    pub scan_volumes: Vec<(PathBuf, Result<study::VolumeFileSummary, String>)>,
+    /// The last scan: the opened path, what it holds, its volume files.
+    pub scan: Option<Scan>,
     /// Status bar message.
     pub message: Option<Message>,
     /// Recently opened paths.
     pub recent: Recent,
-    /// HU under the pointer.
-    pub probe: Option<Probe>,
-    /// Tag table of the current slice's file, read in the background
-    /// (see [`App::tags`]).
-    pub(super) tags: Keyed<PathBuf, Result<Vec<dicom::tags::TagRow>, String>>,
-    /// Montage export: every k-th slice.
-    pub montage_every: usize,
-    /// The survey of the opened folder, when run.
-    pub survey: Option<crate::survey::Survey>,
-    /// The survey window is open.
-    pub show_survey: bool,
-    /// Sorting of the survey table.
-    pub survey_sort: super::survey_panel::SurveySort,
-    /// The survey's histogram plot as a texture.
-    pub survey_plot: Option<egui::TextureHandle>,
-    pub(crate) survey_job: Option<Job<crate::survey::Survey>>,
-    /// Screen rectangle of each view in the last frame (axial, coronal, sagittal).
-    pub view_rects: [egui::Rect; 3],
-    pub(crate) scan_job: Option<Job<super::loading::Opened>>,
-    pub(crate) load_job: Option<Job<Study>>,
-    /// The last analysis compared with the segmentation shown before it.
-    pub comparison: Option<super::analysis::Comparison>,
-    /// The fourth cell shows the 3D panel (else the histogram).
-    pub show_3d: bool,
-    /// The 3D panel's camera and surfaces.
+    /// Opening folders and series: the scan and load jobs, the preview.
+    pub(crate) loading: Loading,
+    /// The three MPR views: caches, screen rectangles, the probe.
+    pub(crate) views: Views,
+    /// The DICOM tag table of the current slice.
+    pub(super) tags: TagBrowser,
+    /// Opening segmentation files.
+    pub(super) seg: SegPanel,
+    /// Lung segmentation and the comparison with a reference.
+    pub(super) analysis: Analysis,
+    /// The survey window and its job.
+    pub survey: SurveyPanel,
+    /// The 3D cell: camera, surfaces, the meshing job.
     pub scene3d: super::view3d::Scene3d,
-    /// The surface export window is open.
-    pub show_mesh_window: bool,
-    /// Its settings.
-    pub mesh_settings: super::mesh_export::MeshSettings,
-    /// The rotating MIP export window is open.
-    pub show_gif_window: bool,
-    /// Its settings.
-    pub gif_settings: super::animation::GifSettings,
-    /// The registration window.
+    /// Exports: montage, rotating MIP, surface mesh, file writes.
+    pub exports: Exports,
+    /// The registration window and its job.
     pub registration: super::registration::RegistrationUi,
-    /// Segmentation files offered for the scan (cached per scanned path).
-    pub(crate) seg_candidates: Option<(Option<PathBuf>, Vec<PathBuf>)>,
-    /// Segmentation, export and analysis work on the loaded study.
-    pub(crate) task_job: Option<Job<super::seg_panel::TaskDone>>,
-    pub(crate) caches: [ViewCache; 3],
-    pub(crate) commands: Vec<Command>,
+    /// Commands sent while drawing, applied before the next frame.
+    pub(crate) commands: RefCell<Vec<Command>>,
     pub(crate) picker: Box<dyn FilePicker>,
     options: AppOptions,
-    frames: u32,
-    screenshot_requested: bool,
-    /// When the user asked to open the path being scanned/loaded.
-    pub(super) open_started: Option<std::time::Instant>,
-    /// The study shown is a first-slice preview of a load in progress.
-    pub(super) previewing: bool,
-    /// The study to return to if that load fails.
-    pub(super) before_preview: Option<Study>,
-    /// Seconds from opening to the first-slice preview of the load in progress.
-    pub(super) first_slice_s: Option<f64>,
-    repaint: Option<egui::Context>,
+    shell: Shell,
 }
 
 impl App {
@@ -141,52 +126,32 @@ impl App {
             state: ViewerState::default(),
             study: None,
             scan: None,
-            scan_volumes: Vec::new(),
             message: None,
             recent: Recent::load(options.config_dir.clone()),
-            probe: None,
-            tags: Keyed::default(),
-            montage_every: 5,
-            view_rects: [egui::Rect::NOTHING; 3],
-            survey: None,
-            show_survey: false,
-            survey_sort: super::survey_panel::SurveySort::default(),
-            survey_plot: None,
-            survey_job: None,
-            scan_job: None,
-            load_job: None,
-            task_job: None,
-            seg_candidates: None,
-            show_gif_window: false,
-            show_mesh_window: false,
-            comparison: None,
-            show_3d: false,
+            loading: Loading::default(),
+            views: Views::default(),
+            tags: TagBrowser::default(),
+            seg: SegPanel::default(),
+            analysis: Analysis::default(),
+            survey: SurveyPanel::default(),
             scene3d: super::view3d::Scene3d::default(),
-            mesh_settings: super::mesh_export::MeshSettings::default(),
-            gif_settings: super::animation::GifSettings::default(),
+            exports: Exports::default(),
             registration: super::registration::RegistrationUi::default(),
-            caches: Default::default(),
-            commands: Vec::new(),
+            commands: RefCell::new(Vec::new()),
             picker,
             options: options.clone(),
-            frames: 0,
-            screenshot_requested: false,
-            open_started: None,
-            previewing: false,
-            before_preview: None,
-            first_slice_s: None,
-            repaint: None,
+            shell: Shell::default(),
         };
         app.set_study(study::demo());
         if let Some(p) = options.open {
-            app.commands.push(Command::OpenPath(p));
+            app.push(Command::OpenPath(p));
         }
         app
     }
 
     /// Push a command (as a widget would).
     pub fn push(&mut self, c: Command) {
-        self.commands.push(c);
+        self.commands.get_mut().push(c);
     }
 
     pub(crate) fn info(&mut self, text: impl Into<String>) {
@@ -203,9 +168,16 @@ impl App {
         });
     }
 
+    /// Show a failure to start a job (or do nothing on success).
+    pub(super) fn started(&mut self, r: Result<(), String>) {
+        if let Err(e) = r {
+            self.error(e);
+        }
+    }
+
     /// Replace the study: crosshair to its centre, a sensible window.
     pub fn set_study(&mut self, s: Study) {
-        self.comparison = None;
+        self.analysis.comparison = None;
         self.scene3d.view = None;
         self.state.overlay = crate::mpr::labels::OverlayStyle::default();
         self.state.crosshair_mm = s.volume.geometry.centre_mm();
@@ -216,8 +188,8 @@ impl App {
         } else {
             self.apply_preset("liver");
         }
-        self.caches = Default::default();
-        self.tags = Keyed::default();
+        self.views.caches = Default::default();
+        self.tags = TagBrowser::default();
         self.study = Some(s);
     }
 
@@ -230,7 +202,7 @@ impl App {
     }
 
     pub(super) fn waker(&self) -> impl Fn() + Send + 'static {
-        let ctx = self.repaint.clone();
+        let ctx = self.shell.repaint.clone();
         move || {
             if let Some(c) = &ctx {
                 c.request_repaint();
@@ -246,12 +218,19 @@ impl App {
     /// Apply all pending commands (and start jobs). Called from `logic()`;
     /// tests call it directly.
     pub fn apply_commands(&mut self) {
-        let commands = std::mem::take(&mut self.commands);
-        for c in commands {
-            self.apply(c);
+        loop {
+            let commands = std::mem::take(self.commands.get_mut());
+            if commands.is_empty() {
+                return;
+            }
+            for c in commands {
+                self.apply(c);
+            }
         }
     }
 
+    /// The command handler: the one place that changes the study, the scan
+    /// and the display state.
     fn apply(&mut self, c: Command) {
         match c {
             Command::OpenPath(p) => self.start_scan(p),
@@ -266,17 +245,8 @@ impl App {
                 self.set_study(study::demo());
                 self.info("Demo phantom");
             }
-            Command::CancelJob => {
-                if let Some(j) = &self.scan_job {
-                    j.cancel();
-                }
-                if let Some(j) = &self.load_job {
-                    j.cancel();
-                }
-                if let Some(j) = &self.task_job {
-                    j.cancel();
-                }
-            }
+            Command::CancelJob => self.cancel(None),
+            Command::Cancel(id) => self.cancel(Some(id)),
             Command::SetCrosshair(p) => self.state.crosshair_mm = self.clamp_to_volume(p),
             Command::ScrollSlice(axis, n) => self.scroll(axis, n),
             Command::SetWindow(c, w) => {
@@ -315,6 +285,25 @@ impl App {
                     self.apply_preset(if labels { "liver" } else { "abdomen" });
                 }
             }
+            Command::Display(edit) => self.edit_display(edit),
+            Command::Ask(target) => {
+                let (name, ext) = target.default_file();
+                if let Some(p) = self.picker.save_file(&name, ext) {
+                    self.push(target.command(p));
+                }
+            }
+            Command::ShowWindow(w) => match w {
+                ToolWindow::Survey => self.survey.open = true,
+                ToolWindow::Registration => self.registration.open = true,
+                ToolWindow::RotatingMip => self.exports.gif.open = true,
+                ToolWindow::Mesh => self.exports.mesh.open = true,
+            },
+            Command::Survey { rerun } => {
+                self.survey.open = true;
+                if rerun || self.survey.result.is_none() {
+                    self.start_survey();
+                }
+            }
             Command::ExportMontage(path) => self.export_montage(path),
             Command::PickSegmentation
             | Command::OpenSegmentation(_)
@@ -322,14 +311,88 @@ impl App {
             | Command::ExportSegStats(_)
             | Command::ExportLabels(_)
             | Command::ExportDicomSeg(_) => self.apply_seg_command(c),
+            Command::PickMovingSeries
+            | Command::Register
+            | Command::SaveTransform(_)
+            | Command::SaveResampled(_)
+            | Command::RemoveRegistration => self.apply_registration_command(c),
             Command::ExportRotatingMip(p) => self.export_rotating_mip(p),
             Command::ExportMesh(p) => self.export_mesh(p),
             Command::SegmentLungs => self.start_lung_segmentation(),
             Command::SegmentLungsUnet => self.start_lung_segmentation_unet(),
-            Command::Toggle3d => self.show_3d = !self.show_3d,
+            Command::Toggle3d => self.scene3d.shown = !self.scene3d.shown,
             Command::MeshSurfaces => self.start_surfaces(),
             Command::SaveView(axis, path) => self.save_view(axis, &path),
         }
+    }
+
+    fn edit_display(&mut self, edit: DisplayEdit) {
+        let s = &mut self.state;
+        match edit {
+            DisplayEdit::ShowCrosshair(v) => s.show_crosshair = v,
+            DisplayEdit::ShowInfoOverlay(v) => s.show_info_overlay = v,
+            DisplayEdit::ShowLabels(v) => s.show_labels = v,
+            DisplayEdit::ViewMode(axis, mode) => s.views[view_index(axis)].mode = mode,
+            DisplayEdit::SlabMm(mm) => s.slab_mm = mm.max(0.0),
+            DisplayEdit::Interpolation(i) => s.interpolation = i,
+            DisplayEdit::HistogramLog(v) => s.histogram_log = v,
+            DisplayEdit::Overlay(o) => s.overlay = o,
+            DisplayEdit::Fusion(f) => s.fusion = f,
+            DisplayEdit::Active(axis) => s.active = axis,
+        }
+    }
+
+    /// Cancel job `id`, or every job.
+    fn cancel(&self, id: Option<crate::jobs::JobId>) {
+        let Some(id) = id else {
+            self.loading.scan_job.cancel_all();
+            self.loading.load_job.cancel_all();
+            self.seg.job.cancel_all();
+            self.analysis.job.cancel_all();
+            self.survey.job.cancel_all();
+            self.scene3d.job.cancel_all();
+            self.registration.job.cancel_all();
+            self.exports.cancel_all();
+            return;
+        };
+        self.loading.scan_job.cancel(id);
+        self.loading.load_job.cancel(id);
+        self.seg.job.cancel(id);
+        self.analysis.job.cancel(id);
+        self.survey.job.cancel(id);
+        self.scene3d.job.cancel(id);
+        self.registration.job.cancel(id);
+        self.exports.cancel(id);
+    }
+
+    /// Every running job, loading first.
+    pub fn running_jobs(&self) -> Vec<JobStatus> {
+        let mut out = Vec::new();
+        self.loading.load_job.statuses(&mut out);
+        self.loading.scan_job.statuses(&mut out);
+        self.seg.job.statuses(&mut out);
+        self.analysis.job.statuses(&mut out);
+        self.registration.job.statuses(&mut out);
+        self.scene3d.job.statuses(&mut out);
+        self.survey.job.statuses(&mut out);
+        self.exports.statuses(&mut out);
+        out
+    }
+
+    /// Whether a segmentation, analysis, registration, 3D or export job is
+    /// running (not counting scans, loads and the survey).
+    pub fn task_running(&self) -> bool {
+        self.seg.job.is_busy()
+            || self.analysis.job.is_busy()
+            || self.registration.job.is_busy()
+            || self.scene3d.job.is_busy()
+            || self.exports.is_busy()
+    }
+
+    /// Whether a series is still being scanned or loaded (the study shown
+    /// may be its first-slice preview).
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_busy()
     }
 
     fn clamp_to_volume(&self, p: DVec3) -> DVec3 {
@@ -352,29 +415,8 @@ impl App {
         self.state.active = axis;
     }
 
-    /// The axial montage, built and written as a task (a whole-volume
-    /// pass and a PNG encode: never on the UI thread).
-    fn export_montage(&mut self, path: PathBuf) {
-        let Some(s) = &self.study else { return };
-        let p = crate::export::montage::MontageParams {
-            every: self.montage_every.max(1),
-            centre_hu: self.state.window_centre_hu,
-            width_hu: self.state.window_width_hu,
-            ..Default::default()
-        };
-        let volume = std::sync::Arc::clone(&s.volume);
-        self.start_task("Writing the montage".to_owned(), move |_| {
-            let img = crate::export::montage::axial_montage(&volume, &p);
-            crate::export::write_png(&path, &img)?;
-            Ok(super::seg_panel::TaskDone::Written(format!(
-                "montage saved to {}",
-                path.display()
-            )))
-        });
-    }
-
     fn save_view(&mut self, axis: ViewAxis, path: &std::path::Path) {
-        let Some((w, h, gray)) = self.caches[view_index(axis)].last_gray.clone() else {
+        let Some((w, h, gray)) = self.views.caches[view_index(axis)].last_gray.clone() else {
             return;
         };
         let rgb: Vec<u8> = gray.iter().flat_map(|&g| [g, g, g]).collect();
@@ -383,30 +425,45 @@ impl App {
         };
         match crate::export::write_png(path, &img) {
             Ok(()) => self.info(format!("view saved to {}", path.display())),
-            Err(e) => self.error(e.to_string()),
+            Err(e) => self.error(crate::jobs::error_chain(&e)),
         }
     }
 
     /// True when no view waits for a projection computed in the background
     /// (tests step the UI until then before a snapshot).
     pub fn views_settled(&self) -> bool {
-        self.caches.iter().all(|c| !c.is_pending())
+        self.views.caches.iter().all(|c| !c.is_pending())
     }
 
     /// The plane each view drew last (axial, coronal, sagittal).
     pub fn view_planes(&self) -> [Option<mpr::SlicePlane>; 3] {
         [
-            self.caches[0].plane,
-            self.caches[1].plane,
-            self.caches[2].plane,
+            self.views.caches[0].plane,
+            self.views.caches[1].plane,
+            self.views.caches[2].plane,
         ]
     }
 
-    /// Ask for a save path and push the command built from it.
-    pub(crate) fn ask_save(&mut self, default_name: &str, make: impl FnOnce(PathBuf) -> Command) {
-        if let Some(p) = self.picker.save_file(default_name, "png") {
-            self.commands.push(make(p));
-        }
+    /// The tag table on screen: its file and rows (or why they could not
+    /// be read); `None` before the first one is read or without a file.
+    pub fn tags(&self) -> Option<(&PathBuf, &Result<Vec<crate::dicom::tags::TagRow>, String>)> {
+        self.tags.shown()
+    }
+
+    /// The last analysis compared with the segmentation shown before it.
+    pub fn comparison(&self) -> Option<&super::analysis::Comparison> {
+        self.analysis.comparison.as_ref()
+    }
+
+    /// The file behind the current axial slice, if any.
+    pub fn current_slice_file(&self) -> Option<PathBuf> {
+        panels::current_slice_file(self.study.as_ref()?, &self.state)
+    }
+
+    /// Screen rectangle of each view in the last frame (axial, coronal,
+    /// sagittal).
+    pub fn view_rects(&self) -> [egui::Rect; 3] {
+        self.views.rects
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) {
@@ -426,14 +483,14 @@ impl App {
         }
         for (pressed, n) in [(up, 1), (down, -1), (pgup, 10), (pgdn, -10)] {
             if pressed {
-                self.commands.push(Command::ScrollSlice(axis, n));
+                self.push(Command::ScrollSlice(axis, n));
             }
         }
         if esc {
             self.state.maximized = None;
         }
         if reset {
-            self.commands.push(Command::Reset);
+            self.push(Command::Reset);
         }
     }
 
@@ -441,19 +498,17 @@ impl App {
         let Some(path) = self.options.screenshot.clone() else {
             return;
         };
-        self.frames += 1;
-        let busy = self.scan_job.is_some()
-            || self.load_job.is_some()
-            || self.task_job.is_some()
+        self.shell.frames += 1;
+        let busy = !self.running_jobs().is_empty()
             || self.options.open_segmentation.is_some()
-            || !self.commands.is_empty();
+            || !self.commands.get_mut().is_empty();
         let wanted = self.options.exit_after_frames.unwrap_or(10);
-        if busy || self.frames < wanted {
+        if busy || self.shell.frames < wanted {
             ctx.request_repaint();
             return;
         }
-        if !self.screenshot_requested {
-            self.screenshot_requested = true;
+        if !self.shell.screenshot_requested {
+            self.shell.screenshot_requested = true;
             let c = ctx.clone();
             ctx.request_screenshot(move |image| {
                 let [w, h] = image.size;
@@ -487,12 +542,15 @@ impl eframe::App for App {
 }
 
 impl App {
-    /// One frame of logic: drops, keyboard, commands, jobs, tag table.
-    /// eframe calls it before drawing; tests call it directly.
+    /// One frame of logic: the last frame's commands, drops, keyboard, job
+    /// results. eframe calls it before drawing; tests call it directly.
     pub fn step_logic(&mut self, ctx: &egui::Context) {
-        if self.repaint.is_none() {
-            self.repaint = Some(ctx.clone());
+        if self.shell.repaint.is_none() {
+            self.shell.repaint = Some(ctx.clone());
         }
+        // What the last frame's widgets sent (e.g. the view under the
+        // pointer), before the keyboard acts on it.
+        self.apply_commands();
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
@@ -502,82 +560,58 @@ impl App {
                 .collect()
         });
         if let Some(p) = dropped.into_iter().next() {
-            self.commands.push(Command::OpenPath(p));
+            self.push(Command::OpenPath(p));
         }
         self.keyboard(ctx);
         self.apply_commands();
         self.poll_jobs();
-        self.poll_task();
+        self.poll_tasks();
         self.poll_survey(ctx);
-        if self.scan_job.is_some()
-            || self.load_job.is_some()
-            || self.survey_job.is_some()
-            || self.task_job.is_some()
-        {
+        self.apply_commands();
+        if !self.running_jobs().is_empty() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
 
     /// Draw the whole window (also used by tests through `egui_kittest`).
+    /// Each feature draws from the same read-only context and its own
+    /// state; what they send is applied by the next [`App::step_logic`].
     pub fn draw(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        super::survey_panel::window(self, &ctx);
-        super::animation::window(self, &ctx);
-        super::registration::window(self, &ctx);
-        super::mesh_export::window(self, &ctx);
-        panels::menu_bar(self, ui);
-        panels::status_bar(self, ui);
-        panels::side_panel(self, ui);
-        egui::CentralPanel::no_frame().show(ui, |ui| self.draw_views(ui));
-    }
-
-    fn draw_views(&mut self, ui: &mut egui::Ui) {
-        let Some(study) = self.study.as_ref() else {
-            return;
-        };
-        let study: &Study = study;
-        let rect = ui.available_rect_before_wrap();
-        let gap = 2.0;
-        let half = egui::vec2((rect.width() - gap) / 2.0, (rect.height() - gap) / 2.0);
-        let cells = [
-            egui::Rect::from_min_size(rect.min, half),
-            egui::Rect::from_min_size(rect.min + egui::vec2(half.x + gap, 0.0), half),
-            egui::Rect::from_min_size(rect.min + egui::vec2(0.0, half.y + gap), half),
-            egui::Rect::from_min_size(rect.min + half + egui::vec2(gap, gap), half),
-        ];
-        let mut probe = None;
-        let mut commands = Vec::new();
-        let state = self.state.clone();
-        for (k, axis) in AXES.into_iter().enumerate() {
-            let r = match state.maximized {
-                Some(m) if m == axis => rect,
-                Some(_) => continue,
-                None => cells[k],
-            };
-            self.view_rects[k] = r;
-            let p = views::show(
-                ui,
-                r,
-                axis,
-                study,
-                &state,
-                &mut self.caches[k],
-                &mut commands,
-            );
-            if p.is_some() {
-                probe = p;
-                self.state.active = axis;
-            }
-        }
-        if state.maximized.is_none() {
-            let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(cells[3].shrink(6.0)));
-            if self.show_3d {
-                super::view3d::cell(self, &mut inner);
-            } else {
-                panels::histogram(self, &mut inner);
-            }
-        }
-        self.probe = probe;
-        self.commands.extend(commands);
+        let egui_ctx = ui.ctx().clone();
+        let jobs = self.running_jobs();
+        let ctx = ViewerContext::new(
+            self.study.as_ref(),
+            &self.state,
+            self.scan.as_ref(),
+            &jobs,
+            &self.commands,
+        );
+        super::survey_panel::window(&mut self.survey, &ctx, &egui_ctx);
+        super::animation::window(&mut self.exports.gif, &ctx, &egui_ctx);
+        super::registration::window(&mut self.registration, &ctx, &egui_ctx);
+        super::mesh_export::window(&mut self.exports.mesh, &ctx, &egui_ctx);
+        panels::menu_bar(&ctx, &self.recent, ui);
+        panels::status_bar(&ctx, self.views.probe.as_ref(), self.message.as_ref(), ui);
+        egui::Panel::left("side")
+            .resizable(true)
+            .default_size(330.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    super::browser::series_browser(&ctx, ui);
+                    ui.separator();
+                    panels::window_controls(&ctx, ui);
+                    ui.separator();
+                    panels::view_options(&ctx, ui);
+                    super::exports::montage_row(&mut self.exports, &ctx, ui);
+                    ui.separator();
+                    super::seg_panel::section(&ctx, &self.analysis, ui);
+                    ui.separator();
+                    panels::study_info(&ctx, ui);
+                    self.tags.show(&ctx, ui);
+                });
+            });
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            views::draw_views(&mut self.views, &mut self.scene3d, &ctx, ui);
+        });
     }
 }

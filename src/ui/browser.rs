@@ -4,26 +4,27 @@
 
 use egui::{Color32, RichText};
 
-use super::app::App;
 use super::command::Command;
+use super::context::ViewerContext;
 use crate::dicom::Severity;
 use crate::study::{self, VolumeFileKind};
 
-pub(super) fn series_browser(app: &mut App, ui: &mut egui::Ui) {
+pub(super) fn series_browser(ctx: &ViewerContext, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Series");
         if ui.button("Open folder…").clicked() {
-            app.push(Command::PickFolder);
+            ctx.send(Command::PickFolder);
         }
         if ui.button("Demo").clicked() {
-            app.push(Command::OpenDemo);
+            ctx.send(Command::OpenDemo);
         }
     });
-    let Some((path, report)) = &app.scan else {
+    let Some(scan) = ctx.scan else {
         ui.label("Open a folder (File > Open folder, or drop it on the window).");
         return;
     };
-    ui.label(RichText::new(path.display().to_string()).small());
+    let report = &scan.report;
+    ui.label(RichText::new(scan.path.display().to_string()).small());
     let mut load = None;
     for (i, s) in report.series.iter().enumerate() {
         if series_row(ui, s) {
@@ -40,9 +41,9 @@ pub(super) fn series_browser(app: &mut App, ui: &mut egui::Ui) {
             .weak(),
         );
     }
-    let has_study = app.study.is_some();
+    let has_study = ctx.study.is_some();
     let mut volume_command = None;
-    for (p, summary) in &app.scan_volumes {
+    for (p, summary) in &scan.volumes {
         if let Some(c) = volume_row(ui, p, summary, has_study) {
             volume_command = Some(c);
         }
@@ -60,16 +61,13 @@ pub(super) fn series_browser(app: &mut App, ui: &mut egui::Ui) {
             );
     }
     if ui.button("Survey this folder…").clicked() {
-        app.show_survey = true;
-        if app.survey.is_none() {
-            app.start_survey();
-        }
+        ctx.send(Command::Survey { rerun: false });
     }
     if let Some(i) = load {
-        app.push(Command::LoadSeries(i));
+        ctx.send(Command::LoadSeries(i));
     }
     if let Some(c) = volume_command {
-        app.push(c);
+        ctx.send(c);
     }
 }
 

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use glam::DVec3;
 
+use super::state::ViewMode;
 use crate::mpr::ViewAxis;
+use crate::mpr::fusion::FusionStyle;
+use crate::mpr::labels::OverlayStyle;
+use crate::volume::resample::Interpolation;
 
 /// A request from the UI.
 #[derive(Clone, Debug, PartialEq)]
@@ -20,8 +24,32 @@ pub enum Command {
     OpenVolumeFile(PathBuf),
     /// Show the built-in demo study.
     OpenDemo,
-    /// Cancel the running job.
+    /// Cancel every running job.
     CancelJob,
+    /// Cancel one job (the others go on).
+    Cancel(crate::jobs::JobId),
+    /// Change one display setting.
+    Display(DisplayEdit),
+    /// Ask for a file to save to, then do the export.
+    Ask(SaveTarget),
+    /// Open one of the tool windows.
+    ShowWindow(ToolWindow),
+    /// Show the survey window and survey the scanned folder (background
+    /// job): again, or only when it has not been surveyed yet.
+    Survey {
+        /// Survey even when a survey is shown.
+        rerun: bool,
+    },
+    /// Ask for a moving series (file, else folder) for the registration.
+    PickMovingSeries,
+    /// Register the chosen moving series onto the study (background job).
+    Register,
+    /// Write the registration's transform as JSON.
+    SaveTransform(PathBuf),
+    /// Write the moving series resampled onto the study's grid.
+    SaveResampled(PathBuf),
+    /// Drop the registration result.
+    RemoveRegistration,
     /// Move the linked point.
     SetCrosshair(DVec3),
     /// Step the view's slice by `n` (positive: along the view normal).
@@ -68,4 +96,102 @@ pub enum Command {
     Toggle3d,
     /// Mesh the bone surface and visible segments for the 3D cell (task).
     MeshSurfaces,
+}
+
+/// One display setting changed by a widget.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DisplayEdit {
+    /// Crosshair lines.
+    ShowCrosshair(bool),
+    /// Patient/study text in the views and the tag table.
+    ShowInfoOverlay(bool),
+    /// The segmentation overlay.
+    ShowLabels(bool),
+    /// A view's mode (slice or projection).
+    ViewMode(ViewAxis, ViewMode),
+    /// Projection slab thickness (mm, 0: whole volume).
+    SlabMm(f32),
+    /// Sampling of the views.
+    Interpolation(Interpolation),
+    /// Log counts in the histogram.
+    HistogramLog(bool),
+    /// How segments are drawn.
+    Overlay(OverlayStyle),
+    /// How the registered series is fused.
+    Fusion(FusionStyle),
+    /// The view the keyboard scrolls (the one under the pointer).
+    Active(ViewAxis),
+}
+
+/// What a save dialog is for: its default file name and extension, and
+/// the export it leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveTarget {
+    /// A view as PNG.
+    View(ViewAxis),
+    /// The axial montage PNG.
+    Montage,
+    /// Segment statistics, CSV or (true) JSON.
+    SegStats {
+        /// JSON instead of CSV.
+        json: bool,
+    },
+    /// The label map (NIfTI).
+    Labels,
+    /// The segmentation as DICOM-SEG.
+    DicomSeg,
+    /// The rotating MIP GIF.
+    RotatingMip,
+    /// The surface mesh in this format ("stl", "ply", "obj").
+    Mesh(&'static str),
+    /// The registration's transform (JSON).
+    Transform,
+    /// The resampled moving series (NIfTI).
+    Resampled,
+}
+
+impl SaveTarget {
+    /// Default file name and extension of the dialog.
+    pub fn default_file(self) -> (String, &'static str) {
+        match self {
+            Self::View(axis) => (format!("{}.png", axis.name()), "png"),
+            Self::Montage => ("montage.png".into(), "png"),
+            Self::SegStats { json: false } => ("segments.csv".into(), "csv"),
+            Self::SegStats { json: true } => ("segments.json".into(), "json"),
+            Self::Labels => ("labels.nii.gz".into(), "gz"),
+            Self::DicomSeg => ("segmentation.dcm".into(), "dcm"),
+            Self::RotatingMip => ("rotating_mip.gif".into(), "gif"),
+            Self::Mesh(format) => (format!("surface.{format}"), format),
+            Self::Transform => ("transform.json".into(), "json"),
+            Self::Resampled => ("resampled.nii.gz".into(), "nii.gz"),
+        }
+    }
+
+    /// The export command for the chosen path.
+    pub fn command(self, path: PathBuf) -> Command {
+        match self {
+            Self::View(axis) => Command::SaveView(axis, path),
+            Self::Montage => Command::ExportMontage(path),
+            Self::SegStats { .. } => Command::ExportSegStats(path),
+            Self::Labels => Command::ExportLabels(path),
+            Self::DicomSeg => Command::ExportDicomSeg(path),
+            Self::RotatingMip => Command::ExportRotatingMip(path),
+            Self::Mesh(_) => Command::ExportMesh(path),
+            Self::Transform => Command::SaveTransform(path),
+            Self::Resampled => Command::SaveResampled(path),
+        }
+    }
+}
+
+/// The tool windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolWindow {
+    /// The folder survey.
+    Survey,
+    /// Registration.
+    Registration,
+    /// The rotating MIP export.
+    RotatingMip,
+    /// The surface mesh export.
+    Mesh,
 }

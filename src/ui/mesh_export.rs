@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::app::App;
-use super::command::Command;
-use super::seg_panel::TaskDone;
+use super::command::{Command, SaveTarget};
+use super::context::ViewerContext;
+use super::tasks::JobSlot;
 use crate::mesh::{self, McControl, McParams};
 
 /// Parameters of the surface export window.
@@ -38,11 +39,22 @@ impl Default for MeshSettings {
     }
 }
 
+/// The surface export: its window, settings and job.
+#[derive(Default)]
+pub struct MeshExport {
+    /// The window is open.
+    pub open: bool,
+    /// Its settings.
+    pub settings: MeshSettings,
+    /// The export running.
+    pub job: JobSlot<String>,
+}
+
 impl App {
     /// Start meshing and writing the surface to `path` (background task).
     pub fn export_mesh(&mut self, path: PathBuf) {
         let Some(s) = &self.study else { return };
-        let m = self.mesh_settings.clone();
+        let m = self.exports.mesh.settings.clone();
         let volume = Arc::clone(&s.volume);
         let segment = m.segment.and_then(|i| {
             s.segmentation
@@ -53,59 +65,62 @@ impl App {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let hide = self.hide_timings();
-        self.start_task(format!("Surface to {name}"), move |control| {
-            let t = std::time::Instant::now();
-            let (surface, colour, what) = if let Some(seg) = &segment {
-                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, m.step, m.smooth)?;
-                (
-                    lm.mesh,
-                    Some(lm.colour_rgb),
-                    format!("segment {}", lm.label),
-                )
-            } else {
-                let progress = |done: usize, total: usize| control.set_progress(done, total);
-                let c = McControl {
-                    progress: Some(&progress),
-                    cancel: Some(control.cancel_flag()),
+        let waker = self.waker();
+        let r = self
+            .exports
+            .mesh
+            .job
+            .start(format!("Surface to {name}"), waker, move |control| {
+                let t = std::time::Instant::now();
+                let (surface, colour, what) = if let Some(seg) = &segment {
+                    let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, m.step, m.smooth)?;
+                    (
+                        lm.mesh,
+                        Some(lm.colour_rgb),
+                        format!("segment {}", lm.label),
+                    )
+                } else {
+                    let progress = |done: usize, total: usize| control.set_progress(done, total);
+                    let c = McControl {
+                        progress: Some(&progress),
+                        cancel: Some(control.cancel_flag()),
+                    };
+                    let p = McParams {
+                        level_hu: m.level_hu,
+                        step: m.step,
+                    };
+                    let surface = mesh::marching_cubes_with(&volume, &p, &c)?;
+                    (surface, None, format!("{} HU", m.level_hu))
                 };
-                let p = McParams {
-                    level_hu: m.level_hu,
-                    step: m.step,
-                };
-                let surface = mesh::marching_cubes_with(&volume, &p, &c)?;
-                (surface, None, format!("{} HU", m.level_hu))
-            };
-            if surface.is_empty() {
-                return Err(format!("the surface at {what} is empty").into());
-            }
-            control.set_note("writing");
-            mesh::write::write_mesh(&path, &surface, colour)?;
-            Ok(TaskDone::Written(format!(
-                "surface at {what}: {} triangles, {:.0} ml{}, saved to {}",
-                surface.triangles.len(),
-                mesh::enclosed_volume_mm3(&surface) / 1000.0,
-                super::app::took(hide, t.elapsed().as_secs_f64()),
-                path.display()
-            )))
-        });
+                if surface.is_empty() {
+                    return Err(format!("the surface at {what} is empty").into());
+                }
+                control.set_note("writing");
+                mesh::write::write_mesh(&path, &surface, colour)?;
+                Ok(format!(
+                    "surface at {what}: {} triangles, {:.0} ml{}, saved to {}",
+                    surface.triangles.len(),
+                    mesh::enclosed_volume_mm3(&surface) / 1000.0,
+                    super::app::took(hide, t.elapsed().as_secs_f64()),
+                    path.display()
+                ))
+            });
+        self.started(r);
     }
 }
 
 /// The surface export window (File ▸ Export surface mesh…).
-pub fn window(app: &mut App, ctx: &egui::Context) {
-    let mut open = app.show_mesh_window;
-    let mut export = false;
-    let segments: Vec<String> = app
-        .study
-        .as_ref()
-        .and_then(|s| s.segmentation.as_ref())
+pub fn window(mesh: &mut MeshExport, ctx: &ViewerContext, egui_ctx: &egui::Context) {
+    let mut open = mesh.open;
+    let segments: Vec<String> = ctx
+        .segmentation()
         .map(|seg| seg.segments.iter().map(|x| x.label.clone()).collect())
         .unwrap_or_default();
     egui::Window::new("Surface mesh")
         .open(&mut open)
         .resizable(false)
-        .show(ctx, |ui| {
-            let m = &mut app.mesh_settings;
+        .show(egui_ctx, |ui| {
+            let m = &mut mesh.settings;
             if m.segment.is_some_and(|i| i >= segments.len()) {
                 m.segment = None;
             }
@@ -133,17 +148,13 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
             });
             if ui
                 .add_enabled(
-                    !app.task_running() && app.study.is_some(),
+                    !mesh.job.is_busy() && ctx.study.is_some(),
                     egui::Button::new("Export surface…"),
                 )
                 .clicked()
             {
-                export = true;
+                ctx.send(Command::Ask(SaveTarget::Mesh(m.format)));
             }
         });
-    app.show_mesh_window = open;
-    let format = app.mesh_settings.format;
-    if export && let Some(p) = app.picker.save_file(&format!("surface.{format}"), format) {
-        app.push(Command::ExportMesh(p));
-    }
+    mesh.open = open;
 }

@@ -3,14 +3,21 @@
 //! reslicing and jobs live in the library; this draws and turns input into
 //! [`command::Command`]s.
 //!
-//! - [`app`]: the `eframe::App` — state, study, jobs, command handling.
+//! - [`app`]: the `eframe::App` — the model (study, scan, display state),
+//!   one state per feature, the command handler.
+//! - [`context`]: the read-only [`context::ViewerContext`] every feature
+//!   draws from, and its command sender.
+//! - [`tasks`]: job holders (one at a time, or many) each feature owns;
+//!   `results` takes their typed results into the model.
+//! - [`loading`]: scanning and loading in the background, the preview.
+//! - [`exports`]: montage and file writes; the export windows' state.
 //! - [`view3d`]: the 3D cell (GPU surfaces and ray-cast projections).
 //! - [`views`]: one MPR view (texture, crosshair, letters, input).
 //! - [`panels`]: menu, series browser, window/level, info, tags, histogram.
 //! - [`analysis`]: lung segmentation as a task, metrics against a reference.
 //! - [`animation`]: the rotating MIP export window and task.
 //! - [`mesh_export`]: the surface (marching cubes) export window and task.
-//! - [`seg_panel`]: segmentation section, exports, the task job.
+//! - [`seg_panel`]: segmentation section, its exports, the open job.
 //! - [`state`], [`command`], [`picker`], [`recent`]: plain data around them.
 
 pub mod analysis;
@@ -20,15 +27,19 @@ pub mod app;
 mod background;
 mod browser;
 pub mod command;
+pub mod context;
+pub mod exports;
 pub(crate) mod loading;
 pub mod mesh_export;
 pub mod panels;
 pub mod picker;
 pub mod recent;
 pub mod registration;
+mod results;
 pub mod seg_panel;
 pub mod state;
 pub mod survey_panel;
+pub(crate) mod tasks;
 pub mod view3d;
 pub mod views;
 

@@ -1,43 +1,50 @@
 //! The panels around the views: menu bar, series browser, window/level,
 //! view options, probe and study information, DICOM tags, exports,
-//! histogram and the status bar. Widgets only push commands or flip display
-//! toggles; loading and exporting happen in `App::logic`.
+//! histogram and the status bar. They read a [`ViewerContext`] and send
+//! commands; loading and exporting happen in `App::logic`.
+
+use std::path::PathBuf;
 
 use egui::{Color32, RichText};
 
-use super::app::App;
-use super::command::Command;
+use super::app::Message;
+use super::background::Keyed;
+use super::command::{Command, DisplayEdit, SaveTarget, ToolWindow};
+use super::context::{ViewerContext, display_checkbox};
+use super::recent::Recent;
+use super::views::Probe;
 use crate::mpr::ViewAxis;
+use crate::study::Study;
 use crate::volume::resample::Interpolation;
 use crate::volume::window;
 
 /// File menu.
-pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
+pub fn menu_bar(ctx: &ViewerContext, recent: &Recent, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("Open folder…").clicked() {
-                    app.push(Command::PickFolder);
+                    ctx.send(Command::PickFolder);
                     ui.close();
                 }
                 if ui.button("Demo study").clicked() {
-                    app.push(Command::OpenDemo);
+                    ctx.send(Command::OpenDemo);
                     ui.close();
                 }
                 if ui
-                    .add_enabled(app.study.is_some(), egui::Button::new("Open segmentation…"))
+                    .add_enabled(ctx.study.is_some(), egui::Button::new("Open segmentation…"))
                     .clicked()
                 {
-                    app.push(Command::PickSegmentation);
+                    ctx.send(Command::PickSegmentation);
                     ui.close();
                 }
                 ui.menu_button("Recent", |ui| {
-                    if app.recent.paths.is_empty() {
+                    if recent.paths.is_empty() {
                         ui.label("(none yet)");
                     }
-                    for p in app.recent.paths.clone() {
+                    for p in &recent.paths {
                         if ui.button(p.display().to_string()).clicked() {
-                            app.push(Command::OpenPath(p));
+                            ctx.send(Command::OpenPath(p.clone()));
                             ui.close();
                         }
                     }
@@ -48,35 +55,33 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
                         .button(format!("Save {} view as PNG…", axis.name()))
                         .clicked()
                     {
-                        app.ask_save(&format!("{}.png", axis.name()), move |p| {
-                            Command::SaveView(axis, p)
-                        });
+                        ctx.send(Command::Ask(SaveTarget::View(axis)));
                         ui.close();
                     }
                 }
                 if ui
                     .add_enabled(
-                        app.study.is_some(),
+                        ctx.study.is_some(),
                         egui::Button::new("Export rotating MIP GIF…"),
                     )
                     .clicked()
                 {
-                    app.show_gif_window = true;
+                    ctx.send(Command::ShowWindow(ToolWindow::RotatingMip));
                     ui.close();
                 }
                 if ui
                     .add_enabled(
-                        app.study.is_some(),
+                        ctx.study.is_some(),
                         egui::Button::new("Export surface mesh…"),
                     )
                     .clicked()
                 {
-                    app.show_mesh_window = true;
+                    ctx.send(Command::ShowWindow(ToolWindow::Mesh));
                     ui.close();
                 }
-                super::seg_panel::export_menu(app, ui);
+                super::seg_panel::export_menu(ctx, ui);
                 if ui.button("Export montage PNG…").clicked() {
-                    app.ask_save("montage.png", Command::ExportMontage);
+                    ctx.send(Command::Ask(SaveTarget::Montage));
                     ui.close();
                 }
                 ui.separator();
@@ -86,22 +91,41 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
             });
             ui.menu_button("View", |ui| {
                 if ui.button("Survey…").clicked() {
-                    app.show_survey = true;
+                    ctx.send(Command::ShowWindow(ToolWindow::Survey));
                     ui.close();
                 }
                 if ui.button("Registration…").clicked() {
-                    app.registration.open = true;
+                    ctx.send(Command::ShowWindow(ToolWindow::Registration));
                     ui.close();
                 }
-                ui.checkbox(&mut app.state.show_crosshair, "Crosshair");
-                ui.checkbox(&mut app.state.show_info_overlay, "Patient/study overlay");
-                ui.checkbox(&mut app.state.show_labels, "Segmentation overlay");
+                let st = ctx.state;
+                display_checkbox(
+                    ui,
+                    ctx,
+                    st.show_crosshair,
+                    "Crosshair",
+                    DisplayEdit::ShowCrosshair,
+                );
+                display_checkbox(
+                    ui,
+                    ctx,
+                    st.show_info_overlay,
+                    "Patient/study overlay",
+                    DisplayEdit::ShowInfoOverlay,
+                );
+                display_checkbox(
+                    ui,
+                    ctx,
+                    st.show_labels,
+                    "Segmentation overlay",
+                    DisplayEdit::ShowLabels,
+                );
                 if ui.button("Reset (Home)").clicked() {
-                    app.push(Command::Reset);
+                    ctx.send(Command::Reset);
                     ui.close();
                 }
             });
-            if let Some(s) = &app.study {
+            if let Some(s) = ctx.study {
                 ui.separator();
                 ui.label(RichText::new(&s.name).strong());
             }
@@ -109,28 +133,24 @@ pub fn menu_bar(app: &mut App, ui: &mut egui::Ui) {
     });
 }
 
-/// Progress, messages and the HU probe.
-pub fn status_bar(app: &mut App, ui: &mut egui::Ui) {
+/// Every running job with its progress and its own cancel button, the
+/// last message, and the HU probe.
+pub fn status_bar(
+    ctx: &ViewerContext,
+    probe: Option<&Probe>,
+    message: Option<&Message>,
+    ui: &mut egui::Ui,
+) {
     egui::Panel::bottom("status").show(ui, |ui| {
-        ui.horizontal(|ui| {
-            let job = app
-                .load_job
-                .as_ref()
-                .map(|j| (j.name.clone(), j.fraction(), j.note()))
-                .or_else(|| {
-                    app.scan_job
-                        .as_ref()
-                        .map(|j| (j.name.clone(), j.fraction(), j.note()))
-                })
-                .or_else(|| {
-                    app.task_job
-                        .as_ref()
-                        .map(|j| (j.name.clone(), j.fraction(), j.note()))
-                });
-            if let Some((name, fraction, note)) = job {
+        for job in ctx.jobs {
+            ui.horizontal(|ui| {
                 ui.spinner();
-                ui.label(format!("{name} — {note}"));
-                if let Some(f) = fraction {
+                if job.note.is_empty() {
+                    ui.label(&job.name);
+                } else {
+                    ui.label(format!("{} — {}", job.name, job.note));
+                }
+                if let Some(f) = job.fraction {
                     ui.add(
                         egui::ProgressBar::new(f)
                             .desired_width(160.0)
@@ -138,11 +158,12 @@ pub fn status_bar(app: &mut App, ui: &mut egui::Ui) {
                     );
                 }
                 if ui.button("Cancel").clicked() {
-                    app.push(Command::CancelJob);
+                    ctx.send(Command::Cancel(job.id));
                 }
-                ui.separator();
-            }
-            match &app.probe {
+            });
+        }
+        ui.horizontal(|ui| {
+            match probe {
                 Some(p) => {
                     ui.monospace(format!(
                         "HU {:>7.1}   voxel [z {} row {} col {}]   LPS ({:.1}, {:.1}, {:.1}) mm",
@@ -159,7 +180,7 @@ pub fn status_bar(app: &mut App, ui: &mut egui::Ui) {
                     ui.monospace("HU —");
                 }
             }
-            if let Some(m) = &app.message {
+            if let Some(m) = message {
                 ui.separator();
                 let colour = if m.is_error {
                     Color32::from_rgb(255, 110, 110)
@@ -172,32 +193,13 @@ pub fn status_bar(app: &mut App, ui: &mut egui::Ui) {
     });
 }
 
-/// Series browser, window/level, options, information, tags.
-pub fn side_panel(app: &mut App, ui: &mut egui::Ui) {
-    egui::Panel::left("side")
-        .resizable(true)
-        .default_size(330.0)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                super::browser::series_browser(app, ui);
-                ui.separator();
-                window_controls(app, ui);
-                ui.separator();
-                view_options(app, ui);
-                ui.separator();
-                super::seg_panel::section(app, ui);
-                ui.separator();
-                study_info(app, ui);
-                tag_browser(app, ui);
-            });
-        });
-}
-
-fn window_controls(app: &mut App, ui: &mut egui::Ui) {
+/// Window presets, auto window, centre and width.
+pub fn window_controls(ctx: &ViewerContext, ui: &mut egui::Ui) {
+    let state = ctx.state;
     ui.heading("Window");
     ui.horizontal_wrapped(|ui| {
         for p in window::presets() {
-            let selected = app.state.preset.as_deref() == Some(p.name.as_str());
+            let selected = state.preset.as_deref() == Some(p.name.as_str());
             if ui
                 .selectable_label(selected, &p.name)
                 .on_hover_text(format!(
@@ -206,7 +208,7 @@ fn window_controls(app: &mut App, ui: &mut egui::Ui) {
                 ))
                 .clicked()
             {
-                app.push(Command::Preset(p.name.clone()));
+                ctx.send(Command::Preset(p.name.clone()));
             }
         }
         if ui
@@ -214,10 +216,10 @@ fn window_controls(app: &mut App, ui: &mut egui::Ui) {
             .on_hover_text("1st–99th percentile")
             .clicked()
         {
-            app.push(Command::AutoWindow);
+            ctx.send(Command::AutoWindow);
         }
     });
-    let (mut c, mut w) = (app.state.window_centre_hu, app.state.window_width_hu);
+    let (mut c, mut w) = (state.window_centre_hu, state.window_width_hu);
     let changed_c = ui
         .add(egui::Slider::new(&mut c, -1200.0..=3000.0).text("centre (HU)"))
         .changed();
@@ -229,53 +231,69 @@ fn window_controls(app: &mut App, ui: &mut egui::Ui) {
         )
         .changed();
     if changed_c || changed_w {
-        app.push(Command::SetWindow(c, w));
+        ctx.send(Command::SetWindow(c, w));
     }
 }
 
-fn view_options(app: &mut App, ui: &mut egui::Ui) {
+/// Crosshair and overlay toggles, view modes, slab, interpolation.
+pub fn view_options(ctx: &ViewerContext, ui: &mut egui::Ui) {
+    let state = ctx.state;
     ui.horizontal(|ui| {
-        ui.checkbox(&mut app.state.show_crosshair, "crosshair");
-        ui.checkbox(&mut app.state.show_info_overlay, "info overlay");
+        display_checkbox(
+            ui,
+            ctx,
+            state.show_crosshair,
+            "crosshair",
+            DisplayEdit::ShowCrosshair,
+        );
+        display_checkbox(
+            ui,
+            ctx,
+            state.show_info_overlay,
+            "info overlay",
+            DisplayEdit::ShowInfoOverlay,
+        );
     });
     for (k, axis) in super::state::AXES.into_iter().enumerate() {
         ui.horizontal(|ui| {
             ui.label(format!("{:<8}", axis.name()));
             for mode in super::state::ViewMode::ALL {
-                ui.selectable_value(&mut app.state.views[k].mode, mode, mode.name());
+                if ui
+                    .selectable_label(state.views[k].mode == mode, mode.name())
+                    .clicked()
+                {
+                    ctx.display(DisplayEdit::ViewMode(axis, mode));
+                }
             }
         });
     }
     let label = ui.label("slab (mm, 0 = whole volume)");
-    ui.add(egui::Slider::new(&mut app.state.slab_mm, 0.0..=200.0).step_by(1.0))
-        .labelled_by(label.id);
+    let mut slab = state.slab_mm;
+    if ui
+        .add(egui::Slider::new(&mut slab, 0.0..=200.0).step_by(1.0))
+        .labelled_by(label.id)
+        .changed()
+    {
+        ctx.display(DisplayEdit::SlabMm(slab));
+    }
     ui.horizontal(|ui| {
-        ui.radio_value(
-            &mut app.state.interpolation,
-            Interpolation::Nearest,
-            "nearest",
-        );
-        ui.radio_value(
-            &mut app.state.interpolation,
-            Interpolation::Linear,
-            "linear",
-        );
-        if ui.button("Reset").clicked() {
-            app.push(Command::Reset);
+        for (i, name) in [
+            (Interpolation::Nearest, "nearest"),
+            (Interpolation::Linear, "linear"),
+        ] {
+            if ui.radio(state.interpolation == i, name).clicked() {
+                ctx.display(DisplayEdit::Interpolation(i));
+            }
         }
-    });
-    ui.horizontal(|ui| {
-        let label = ui.label("montage every");
-        ui.add(egui::DragValue::new(&mut app.montage_every).range(1..=50))
-            .labelled_by(label.id);
-        if ui.button("Export montage…").clicked() {
-            app.ask_save("montage.png", Command::ExportMontage);
+        if ui.button("Reset").clicked() {
+            ctx.send(Command::Reset);
         }
     });
 }
 
-fn study_info(app: &mut App, ui: &mut egui::Ui) {
-    let Some(s) = &app.study else { return };
+/// Grid, orientation, crosshair and (when shown) patient of the study.
+pub fn study_info(ctx: &ViewerContext, ui: &mut egui::Ui) {
+    let Some(s) = ctx.study else { return };
     egui::CollapsingHeader::new("Study")
         .default_open(true)
         .show(ui, |ui| {
@@ -290,13 +308,13 @@ fn study_info(app: &mut App, ui: &mut egui::Ui) {
                 "voxel {:.3} × {:.3} × {:.3} mm",
                 sp[2], sp[1], sp[0]
             ));
-            let c = app.state.crosshair_mm;
+            let c = ctx.state.crosshair_mm;
             ui.label(format!(
                 "crosshair LPS ({:.1}, {:.1}, {:.1}) mm",
                 c.x, c.y, c.z
             ));
             if let Some(m) = &s.metadata {
-                if app.state.show_info_overlay {
+                if ctx.state.show_info_overlay {
                     ui.label(format!(
                         "patient {}",
                         m.patient_name.as_deref().unwrap_or("-")
@@ -318,56 +336,105 @@ fn study_info(app: &mut App, ui: &mut egui::Ui) {
         });
 }
 
-fn tag_browser(app: &mut App, ui: &mut egui::Ui) {
-    egui::CollapsingHeader::new("DICOM tags (current axial slice)")
-        .default_open(false)
-        .show(ui, |ui| {
-            app.refresh_tags();
-            let Some((path, rows)) = app.tags() else {
-                ui.label("(no DICOM file behind this slice)");
-                return;
-            };
-            ui.label(RichText::new(path.display().to_string()).small());
-            match rows {
-                Err(e) => {
-                    ui.colored_label(Color32::from_rgb(255, 110, 110), e);
+/// A tag table: rows, or why the file could not be read.
+type TagTable = Result<Vec<crate::dicom::tags::TagRow>, String>;
+
+/// The tag browser: the table of the current slice's file, read in the
+/// background while the panel is open.
+#[derive(Default)]
+pub struct TagBrowser {
+    table: Keyed<PathBuf, TagTable>,
+}
+
+impl TagBrowser {
+    /// Ask for the tag table of the current slice's file: one header read
+    /// in the background when that file changed. The last table read stays
+    /// shown until the new one is ready.
+    fn refresh(&mut self, ctx: &ViewerContext, repaint: egui::Context) {
+        let Some(current) = ctx.study.and_then(|s| current_slice_file(s, ctx.state)) else {
+            self.table = Keyed::default();
+            return;
+        };
+        let p = current.clone();
+        self.table.get(
+            &current,
+            move || repaint.request_repaint(),
+            move || crate::dicom::tags::dump_tags(&p, 96).map_err(|e| crate::jobs::error_chain(&e)),
+        );
+    }
+
+    /// The collapsible "DICOM tags" section.
+    pub fn show(&mut self, ctx: &ViewerContext, ui: &mut egui::Ui) {
+        egui::CollapsingHeader::new("DICOM tags (current axial slice)")
+            .default_open(false)
+            .show(ui, |ui| {
+                self.refresh(ctx, ui.ctx().clone());
+                let Some((path, rows)) = self.table.shown() else {
+                    ui.label("(no DICOM file behind this slice)");
+                    return;
+                };
+                ui.label(RichText::new(path.display().to_string()).small());
+                match rows.as_ref() {
+                    Err(e) => {
+                        ui.colored_label(Color32::from_rgb(255, 110, 110), e);
+                    }
+                    Ok(rows) => {
+                        egui::Grid::new("tags").striped(true).show(ui, |ui| {
+                            for r in rows {
+                                let indent = "  ".repeat(r.depth);
+                                ui.monospace(format!("{indent}{}", r.tag));
+                                ui.monospace(&r.vr);
+                                ui.label(&r.keyword);
+                                let hidden = r.identifying && !ctx.state.show_info_overlay;
+                                ui.label(if hidden { "<hidden>" } else { r.value.as_str() });
+                                ui.end_row();
+                            }
+                        });
+                    }
                 }
-                Ok(rows) => {
-                    egui::Grid::new("tags").striped(true).show(ui, |ui| {
-                        for r in rows {
-                            let indent = "  ".repeat(r.depth);
-                            ui.monospace(format!("{indent}{}", r.tag));
-                            ui.monospace(&r.vr);
-                            ui.label(&r.keyword);
-                            let hidden = r.identifying && !app.state.show_info_overlay;
-                            ui.label(if hidden { "<hidden>" } else { r.value.as_str() });
-                            ui.end_row();
-                        }
-                    });
-                }
-            }
-        });
+            });
+    }
+
+    /// The table on screen: its file and rows.
+    pub fn shown(&self) -> Option<(&PathBuf, &TagTable)> {
+        self.table.shown().map(|(p, rows)| (p, rows.as_ref()))
+    }
+}
+
+/// The file behind the axial slice through the crosshair, if any.
+pub fn current_slice_file(s: &Study, state: &super::state::ViewerState) -> Option<PathBuf> {
+    let v = s.volume.geometry.voxel_of_world(state.crosshair_mm);
+    let z = v.z.round();
+    if z < 0.0 {
+        return None;
+    }
+    s.slice_files.get(z as usize).cloned().flatten()
 }
 
 /// HU histogram with the window range shaded; log or linear counts.
-pub fn histogram(app: &mut App, ui: &mut egui::Ui) {
-    let Some(s) = &app.study else { return };
-    let mut to_3d = false;
+pub fn histogram(ctx: &ViewerContext, ui: &mut egui::Ui) {
+    let Some(s) = ctx.study else { return };
+    let state = ctx.state;
     ui.horizontal(|ui| {
         ui.strong("HU histogram");
-        ui.checkbox(&mut app.state.histogram_log, "log");
-        to_3d = ui.button("3D view").clicked();
+        display_checkbox(
+            ui,
+            ctx,
+            state.histogram_log,
+            "log",
+            DisplayEdit::HistogramLog,
+        );
+        if ui.button("3D view").clicked() {
+            ctx.send(Command::Toggle3d);
+        }
     });
-    if to_3d {
-        app.commands.push(Command::Toggle3d);
-    }
     let h = &s.histogram;
     let rect = ui.available_rect_before_wrap();
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(20));
     let n = h.counts.len().max(1);
     let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f32;
-    let log = app.state.histogram_log;
+    let log = state.histogram_log;
     let scale = |c: u64| -> f32 {
         if log {
             if c == 0 {
@@ -383,8 +450,8 @@ pub fn histogram(app: &mut App, ui: &mut egui::Ui) {
     let hi = lo + h.bin_width_hu as f32 * n as f32;
     let x_of = |hu: f32| rect.left() + (hu - lo) / (hi - lo) * rect.width();
     let (wl, wh) = (
-        app.state.window_centre_hu - app.state.window_width_hu / 2.0,
-        app.state.window_centre_hu + app.state.window_width_hu / 2.0,
+        state.window_centre_hu - state.window_width_hu / 2.0,
+        state.window_centre_hu + state.window_width_hu / 2.0,
     );
     let band = egui::Rect::from_x_y_ranges(
         x_of(wl).max(rect.left())..=x_of(wh).min(rect.right()),
@@ -424,44 +491,5 @@ pub fn histogram(app: &mut App, ui: &mut egui::Ui) {
                 Color32::from_gray(200),
             );
         }
-    }
-}
-
-/// The tag browser's state: the table of the current slice's file.
-impl App {
-    /// Ask for the tag table of the current slice's file: one header read
-    /// in the background when that file changed, only while the tag panel
-    /// is open. The last table read stays shown until the new one is ready.
-    pub fn refresh_tags(&mut self) {
-        let Some(current) = self.current_slice_file() else {
-            self.tags = super::background::Keyed::default();
-            return;
-        };
-        let p = current.clone();
-        self.tags.get(&current, self.waker(), move || {
-            crate::dicom::tags::dump_tags(&p, 96).map_err(|e| crate::jobs::error_chain(&e))
-        });
-    }
-
-    /// The tag table on screen: its file and rows (or why they could not
-    /// be read); `None` before the first one is read or without a file.
-    pub fn tags(
-        &self,
-    ) -> Option<(
-        &std::path::PathBuf,
-        &Result<Vec<crate::dicom::tags::TagRow>, String>,
-    )> {
-        self.tags.shown().map(|(p, rows)| (p, rows.as_ref()))
-    }
-
-    /// The file behind the current axial slice, if any.
-    pub fn current_slice_file(&self) -> Option<std::path::PathBuf> {
-        let s = self.study.as_ref()?;
-        let v = s.volume.geometry.voxel_of_world(self.state.crosshair_mm);
-        let z = v.z.round();
-        if z < 0.0 {
-            return None;
-        }
-        s.slice_files.get(z as usize).cloned().flatten()
     }
 }

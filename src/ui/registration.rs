@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use egui::{Color32, Pos2, Sense, Stroke, Vec2};
 
 use super::app::App;
-use super::seg_panel::TaskDone;
+use super::command::{Command, DisplayEdit, SaveTarget};
+use super::context::ViewerContext;
+use super::tasks::JobSlot;
 use crate::dicom::LoadControl;
 use crate::mpr::fusion::FusionMode;
 use crate::register::apply::{body_points, example_motion, moved_copy, resample_moving};
@@ -44,9 +46,13 @@ pub enum MetricChoice {
     Ssd,
 }
 
-/// State of the registration window.
-#[derive(Clone, Debug)]
+/// A registration result with its status-bar note.
+pub type RegistrationDone = (Box<Registered>, String);
+
+/// State of the registration window, and its job.
 pub struct RegistrationUi {
+    /// The registration running.
+    pub job: JobSlot<RegistrationDone>,
     /// The window is open.
     pub open: bool,
     /// The moving series.
@@ -70,6 +76,7 @@ pub struct RegistrationUi {
 impl Default for RegistrationUi {
     fn default() -> Self {
         Self {
+            job: JobSlot::default(),
             open: false,
             source: MovingSource::Synthetic,
             metric: MetricChoice::Mi,
@@ -116,7 +123,7 @@ impl App {
         let params = ui.params();
         let source = match &ui.source {
             MovingSource::Series(i) => {
-                let Some(info) = self.scan.as_ref().and_then(|(_, r)| r.series.get(*i)) else {
+                let Some(info) = self.scan.as_ref().and_then(|s| s.report.series.get(*i)) else {
                     self.error("choose a moving series");
                     return;
                 };
@@ -129,7 +136,8 @@ impl App {
         if let Ok(mut t) = trace.lock() {
             t.clear();
         }
-        self.start_task("Registering".to_owned(), move |c| {
+        let waker = self.waker();
+        let r = self.registration.job.start("Registering", waker, move |c| {
             let progress = |d: usize, t: usize| c.set_progress(d, t);
             let load = LoadControl {
                 progress: Some(&progress),
@@ -182,7 +190,7 @@ impl App {
                 let (mean, max) = target_error_mm(&r.transform.moving_from_fixed(), &truth, &body_points(&fixed, 4, -400.0));
                 let _ = write!(note, "; TRE mean {mean:.3} mm, max {max:.3} mm");
             }
-            Ok(TaskDone::Registered(
+            Ok((
                 Box::new(Registered {
                     name,
                     moved,
@@ -191,10 +199,50 @@ impl App {
                 note,
             ))
         });
+        self.started(r);
+    }
+
+    /// The registration window's commands.
+    pub(super) fn apply_registration_command(&mut self, c: Command) {
+        let reg = self.study.as_ref().and_then(|s| s.registered.clone());
+        match c {
+            Command::PickMovingSeries => {
+                if let Some(p) = self
+                    .picker
+                    .pick_file("Moving series", &["nii", "gz", "nrrd", "dcm"])
+                    .or_else(|| self.picker.pick_folder())
+                {
+                    self.registration.source = MovingSource::Path(p);
+                }
+            }
+            Command::Register => self.start_registration(),
+            Command::SaveTransform(p) => {
+                let Some(reg) = reg else { return };
+                let file = reg.registration.to_file();
+                self.start_write("Saving the transform".to_owned(), move |_| {
+                    let json = file.to_json();
+                    crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes()))?;
+                    Ok(format!("transform saved to {}", p.display()))
+                });
+            }
+            Command::SaveResampled(p) => {
+                let Some(reg) = reg else { return };
+                self.start_write("Saving the resampled series".to_owned(), move |_| {
+                    crate::io::write_volume_file(&p, &reg.moved)?;
+                    Ok(format!("resampled series saved to {}", p.display()))
+                });
+            }
+            Command::RemoveRegistration => {
+                if let Some(s) = self.study.as_mut() {
+                    s.registered = None;
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Take a finished registration into the study (if it is still shown).
-    pub(super) fn take_registration(&mut self, r: Box<Registered>, note: String) {
+    pub(super) fn take_registration(&mut self, (r, note): RegistrationDone) {
         let Some(s) = self.study.as_mut() else { return };
         if r.moved.geometry != s.volume.geometry {
             self.error("the study changed while the registration ran");
@@ -380,20 +428,18 @@ fn result(
 }
 
 /// The window.
-pub fn window(app: &mut App, ctx: &egui::Context) {
-    let mut open = app.registration.open;
+pub fn window(reg_ui: &mut RegistrationUi, ctx: &ViewerContext, egui_ctx: &egui::Context) {
+    let mut open = reg_ui.open;
     let mut clicked = Clicked::default();
     egui::Window::new("Registration")
         .open(&mut open)
         .resizable(false)
-        .show(ctx, |ui| {
-            let fixed = app
-                .study
-                .as_ref()
-                .map_or("none".to_owned(), |s| s.name.clone());
+        .show(egui_ctx, |ui| {
+            let fixed = ctx.study.map_or("none".to_owned(), |s| s.name.clone());
             ui.label(format!("Fixed: {fixed} (the series shown)"));
-            let series: Vec<String> = app.scan.as_ref().map_or_else(Vec::new, |(_, r)| {
-                r.series
+            let series: Vec<String> = ctx.scan.map_or_else(Vec::new, |s| {
+                s.report
+                    .series
                     .iter()
                     .map(|s| {
                         format!(
@@ -407,74 +453,41 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
                     })
                     .collect()
             });
-            settings(ui, &mut app.registration, &series, &mut clicked);
-            let busy = app.task_job.is_some();
+            settings(ui, reg_ui, &series, &mut clicked);
+            let running = reg_ui.job.running().map(|j| j.id);
             ui.horizontal(|ui| {
                 clicked.run = ui
-                    .add_enabled(!busy && app.study.is_some(), egui::Button::new("Register"))
+                    .add_enabled(
+                        running.is_none() && ctx.study.is_some(),
+                        egui::Button::new("Register"),
+                    )
                     .clicked();
-                if busy && ui.button("Cancel").clicked() {
-                    app.push(super::command::Command::CancelJob);
+                if let Some(id) = running
+                    && ui.button("Cancel").clicked()
+                {
+                    ctx.send(Command::Cancel(id));
                 }
             });
-            let trace = app
-                .registration
-                .trace
-                .lock()
-                .map(|t| t.clone())
-                .unwrap_or_default();
+            let trace = reg_ui.trace.lock().map(|t| t.clone()).unwrap_or_default();
             plot(ui, &trace);
-            if let Some(reg) = app.study.as_ref().and_then(|s| s.registered.clone()) {
-                result(ui, &reg, &mut app.state.fusion, busy, &mut clicked);
+            if let Some(reg) = ctx.study.and_then(|s| s.registered.as_deref()) {
+                let mut fusion = ctx.state.fusion;
+                result(ui, reg, &mut fusion, running.is_some(), &mut clicked);
+                if fusion != ctx.state.fusion {
+                    ctx.display(DisplayEdit::Fusion(fusion));
+                }
             }
         });
-    app.registration.open = open;
-    act(app, &clicked);
-}
-
-/// Carry out the buttons pressed.
-fn act(app: &mut App, clicked: &Clicked) {
-    if clicked.browse
-        && let Some(p) = app
-            .picker
-            .pick_file("Moving series", &["nii", "gz", "nrrd", "dcm"])
-            .or_else(|| app.picker.pick_folder())
-    {
-        app.registration.source = MovingSource::Path(p);
-    }
-    if clicked.run {
-        app.start_registration();
-    }
-    let reg = app.study.as_ref().and_then(|s| s.registered.clone());
-    if clicked.save_transform
-        && let Some(reg) = &reg
-        && let Some(p) = app.picker.save_file("transform.json", "json")
-    {
-        let file = reg.registration.to_file();
-        app.start_task("Saving the transform".to_owned(), move |_| {
-            let json = file.to_json();
-            crate::io::write_atomic(&p, |w| w.write_all(json.as_bytes()))?;
-            Ok(TaskDone::Written(format!(
-                "transform saved to {}",
-                p.display()
-            )))
-        });
-    }
-    if clicked.save_resampled
-        && let Some(reg) = reg
-        && let Some(p) = app.picker.save_file("resampled.nii.gz", "nii.gz")
-    {
-        app.start_task("Saving the resampled series".to_owned(), move |_| {
-            crate::io::write_volume_file(&p, &reg.moved)?;
-            Ok(TaskDone::Written(format!(
-                "resampled series saved to {}",
-                p.display()
-            )))
-        });
-    }
-    if clicked.remove
-        && let Some(s) = app.study.as_mut()
-    {
-        s.registered = None;
+    reg_ui.open = open;
+    for (pressed, c) in [
+        (clicked.browse, Command::PickMovingSeries),
+        (clicked.run, Command::Register),
+        (clicked.save_transform, Command::Ask(SaveTarget::Transform)),
+        (clicked.save_resampled, Command::Ask(SaveTarget::Resampled)),
+        (clicked.remove, Command::RemoveRegistration),
+    ] {
+        if pressed {
+            ctx.send(c);
+        }
     }
 }

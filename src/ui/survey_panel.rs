@@ -5,8 +5,26 @@
 use egui::{Color32, RichText};
 
 use super::app::App;
-use crate::jobs::Job;
+use super::command::Command;
+use super::context::ViewerContext;
+use super::tasks::JobSlot;
 use crate::survey::{Survey, SurveyParams, SurveyRow};
+
+/// The survey feature: its window, the result with its histogram plot,
+/// the table's sorting, and the job.
+#[derive(Default)]
+pub struct SurveyPanel {
+    /// The window is open.
+    pub open: bool,
+    /// The survey of the opened folder, when run.
+    pub result: Option<Survey>,
+    /// Sorting of the table.
+    pub sort: SurveySort,
+    /// The histogram plot as a texture.
+    pub plot: Option<egui::TextureHandle>,
+    /// The survey running, with its plot rendered.
+    pub job: JobSlot<(Survey, image::RgbImage)>,
+}
 
 /// One table column: header, the field name used by the consistency check
 /// (to highlight odd values), the cell text and a sort key.
@@ -165,26 +183,26 @@ fn is_odd(s: &Survey, field: &str, row: usize) -> bool {
 }
 
 /// Draw the survey window (when open).
-pub fn window(app: &mut App, ctx: &egui::Context) {
-    let mut open = app.show_survey;
-    egui::Window::new("Survey").open(&mut open).default_size([980.0, 560.0]).show(ctx, |ui| {
+pub fn window(panel: &mut SurveyPanel, ctx: &ViewerContext, egui_ctx: &egui::Context) {
+    let mut open = panel.open;
+    egui::Window::new("Survey").open(&mut open).default_size([980.0, 560.0]).show(egui_ctx, |ui| {
         ui.horizontal(|ui| {
-            let can_run = app.scan.as_ref().is_some_and(|(_, r)| !r.series.is_empty()) && app.survey_job.is_none();
+            let can_run = ctx.scan.is_some_and(|s| !s.report.series.is_empty()) && !panel.job.is_busy();
             if ui.add_enabled(can_run, egui::Button::new("Survey the opened folder")).clicked() {
-                app.start_survey();
+                ctx.send(Command::Survey { rerun: true });
             }
-            if let Some(j) = &app.survey_job {
+            if let Some(j) = panel.job.running() {
                 ui.spinner();
                 if let Some(f) = j.fraction() {
                     ui.add(egui::ProgressBar::new(f).desired_width(160.0).show_percentage());
                 }
             }
         });
-        let Some(survey) = app.survey.clone() else {
+        let Some(survey) = panel.result.as_ref() else {
             ui.label("Open a folder, then survey it: every series' metadata, the fields that differ, and the HU histograms.");
             return;
         };
-        table(app, ui, &survey);
+        table(&mut panel.sort, ui, survey);
         ui.separator();
         for i in &survey.inconsistencies {
             ui.label(
@@ -192,15 +210,15 @@ pub fn window(app: &mut App, ctx: &egui::Context) {
                     .color(Color32::from_rgb(240, 180, 60)),
             );
         }
-        if let Some(tex) = &app.survey_plot {
+        if let Some(tex) = &panel.plot {
             ui.add(egui::Image::new(tex).max_width(ui.available_width()));
         }
     });
-    app.show_survey = open;
+    panel.open = open;
 }
 
-fn table(app: &mut App, ui: &mut egui::Ui, survey: &Survey) {
-    let sort = app.survey_sort;
+fn table(sort_state: &mut SurveySort, ui: &mut egui::Ui, survey: &Survey) {
+    let sort = *sort_state;
     let mut order: Vec<usize> = (0..survey.rows.len()).collect();
     let key = COLUMNS.get(sort.column).map_or(COLUMNS[0].text, |c| c.text);
     order.sort_by(|&a, &b| {
@@ -222,7 +240,7 @@ fn table(app: &mut App, ui: &mut egui::Ui, survey: &Survey) {
                         ""
                     };
                     if ui.button(format!("{}{arrow}", c.title)).clicked() {
-                        app.survey_sort = SurveySort {
+                        *sort_state = SurveySort {
                             column: k,
                             descending: k == sort.column && !sort.descending,
                         };
@@ -254,35 +272,34 @@ impl App {
     /// Survey the opened folder in the background (metadata, consistency,
     /// winsorised histograms).
     pub fn start_survey(&mut self) {
-        let Some((_, report)) = self.scan.clone() else {
+        let Some(report) = self.scan.as_ref().map(|s| s.report.clone()) else {
             return;
         };
         let waker = self.waker();
-        match Job::spawn("Survey", waker, move |c| {
+        let r = self.survey.job.start("Survey", waker, move |c| {
             let progress = |d: usize, t: usize| c.set_progress(d, t);
-            Ok(crate::survey::survey_with_progress(
+            let s = crate::survey::survey_with_progress(
                 &report,
                 &SurveyParams::default(),
                 Some(&progress),
-            ))
-        }) {
-            Ok(j) => self.survey_job = Some(j),
-            Err(e) => self.error(e),
-        }
+            );
+            c.set_note("plotting");
+            let plot = crate::survey::plot::histograms_png(&s);
+            Ok((s, plot))
+        });
+        self.started(r);
     }
 
     /// Take the survey result; its plot becomes a texture.
     pub(super) fn poll_survey(&mut self, ctx: &egui::Context) {
-        let Some(r) = self.survey_job.as_ref().and_then(Job::poll) else {
+        let Some(r) = self.survey.job.poll() else {
             return;
         };
-        self.survey_job = None;
         match r {
-            Ok(s) => {
-                let img = crate::survey::plot::histograms_png(&s);
+            Ok((s, img)) => {
                 let (w, h) = (img.width() as usize, img.height() as usize);
                 let image = egui::ColorImage::from_rgb([w, h], img.as_raw());
-                self.survey_plot =
+                self.survey.plot =
                     Some(ctx.load_texture("survey-plot", image, egui::TextureOptions::LINEAR));
                 let flagged = s.rows.iter().filter(|r| r.flagged()).count();
                 self.info(format!(
@@ -290,7 +307,7 @@ impl App {
                     s.rows.len(),
                     s.inconsistencies.len()
                 ));
-                self.survey = Some(s);
+                self.survey.result = Some(s);
             }
             Err(e) => self.error(e.to_string()),
         }

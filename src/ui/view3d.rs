@@ -7,14 +7,28 @@ use std::sync::Arc;
 
 use super::app::App;
 use super::command::Command;
-use super::seg_panel::TaskDone;
+use super::context::ViewerContext;
+use super::tasks::JobSlot;
 use crate::mesh::{self, McControl, McParams, Mesh};
 use crate::project::ProjectionMode;
 use crate::render::callback::{BONE_RGBA, Render3dMode, View3d, show_3d};
 use crate::render::transfer::TransferPreset;
 
-/// What the 3D cell holds besides its camera.
+/// Surfaces meshed for the 3D cell from the volume with this id.
+pub struct Surfaces {
+    /// `VolumeId` of the study they belong to.
+    pub volume_id: u64,
+    /// Meshes with linear RGBA colours.
+    pub meshes: Vec<(Arc<Mesh>, [f32; 4])>,
+}
+
+/// The 3D feature: whether the cell is shown, its camera and surfaces, and
+/// the meshing job.
 pub struct Scene3d {
+    /// The fourth cell shows the 3D panel (else the histogram).
+    pub shown: bool,
+    /// The meshing job.
+    pub job: JobSlot<Surfaces>,
     /// Camera, mode, window (set on first show).
     pub view: Option<View3d>,
     /// Surfaces with their linear RGBA colours.
@@ -34,6 +48,8 @@ pub struct Scene3d {
 impl Default for Scene3d {
     fn default() -> Self {
         Self {
+            shown: false,
+            job: JobSlot::default(),
             view: None,
             meshes: Vec::new(),
             volume_id: None,
@@ -73,32 +89,37 @@ impl App {
                     .collect()
             })
             .unwrap_or_default();
-        self.start_task("Meshing surfaces".into(), move |control| {
-            let progress = |done: usize, total: usize| control.set_progress(done, total);
-            let c = McControl {
-                progress: Some(&progress),
-                cancel: Some(control.cancel_flag()),
-            };
-            let bone = mesh::marching_cubes_with(
-                &volume,
-                &McParams {
-                    level_hu: level,
-                    step: 1,
-                },
-                &c,
-            )?;
-            let mut meshes = vec![(Arc::new(bone), BONE_RGBA)];
-            for seg in &segments {
-                control.set_note(&seg.label);
-                let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, 1, true)?;
-                let [r, g, b] = lm.colour_rgb;
-                meshes.push((Arc::new(lm.mesh), [linear(r), linear(g), linear(b), 1.0]));
-            }
-            Ok(TaskDone::Surfaces {
-                volume_id: volume.id.0,
-                meshes,
-            })
-        });
+        let waker = self.waker();
+        let r = self
+            .scene3d
+            .job
+            .start("Meshing surfaces", waker, move |control| {
+                let progress = |done: usize, total: usize| control.set_progress(done, total);
+                let c = McControl {
+                    progress: Some(&progress),
+                    cancel: Some(control.cancel_flag()),
+                };
+                let bone = mesh::marching_cubes_with(
+                    &volume,
+                    &McParams {
+                        level_hu: level,
+                        step: 1,
+                    },
+                    &c,
+                )?;
+                let mut meshes = vec![(Arc::new(bone), BONE_RGBA)];
+                for seg in &segments {
+                    control.set_note(&seg.label);
+                    let lm = mesh::LabelMesh::of_segment(seg, &volume.geometry, 1, true)?;
+                    let [r, g, b] = lm.colour_rgb;
+                    meshes.push((Arc::new(lm.mesh), [linear(r), linear(g), linear(b), 1.0]));
+                }
+                Ok(Surfaces {
+                    volume_id: volume.id.0,
+                    meshes,
+                })
+            });
+        self.started(r);
     }
 }
 
@@ -125,13 +146,13 @@ fn world_bounds(g: &crate::volume::Geometry) -> ([f64; 3], [f64; 3]) {
 }
 
 /// The clipping box: on/off and its six faces in LPS mm.
-fn clip_box_row(app: &mut App, ui: &mut egui::Ui, g: &crate::volume::Geometry) {
+fn clip_box_row(scene: &mut Scene3d, ui: &mut egui::Ui, g: &crate::volume::Geometry) {
     ui.horizontal_wrapped(|ui| {
-        let mut on = app.scene3d.clip_box_mm.is_some();
+        let mut on = scene.clip_box_mm.is_some();
         if ui.checkbox(&mut on, "clip box (mm)").changed() {
-            app.scene3d.clip_box_mm = on.then(|| world_bounds(g));
+            scene.clip_box_mm = on.then(|| world_bounds(g));
         }
-        let Some((lo, hi)) = app.scene3d.clip_box_mm.as_mut() else {
+        let Some((lo, hi)) = scene.clip_box_mm.as_mut() else {
             return;
         };
         for (k, axis) in ["x", "y", "z"].into_iter().enumerate() {
@@ -150,14 +171,13 @@ fn clip_box_row(app: &mut App, ui: &mut egui::Ui, g: &crate::volume::Geometry) {
 }
 
 /// The 3D cell: mode selector, level, and the GPU panel.
-pub fn cell(app: &mut App, ui: &mut egui::Ui) {
-    let Some(study) = app.study.as_ref() else {
+pub fn cell(scene: &mut Scene3d, ctx: &ViewerContext, ui: &mut egui::Ui) {
+    let Some(study) = ctx.study else {
         return;
     };
     let volume = Arc::clone(&study.volume);
     let side = ui.available_width().min(ui.available_height());
-    let mut view = app
-        .scene3d
+    let mut view = scene
         .view
         .clone()
         .unwrap_or_else(|| View3d::framing(&volume, side));
@@ -183,51 +203,52 @@ pub fn cell(app: &mut App, ui: &mut egui::Ui) {
             );
         }
     });
+    let busy = scene.job.is_busy();
     ui.horizontal(|ui| {
         let l = ui.label("level");
         ui.add(
-            egui::DragValue::new(&mut app.scene3d.level_hu)
+            egui::DragValue::new(&mut scene.level_hu)
                 .range(-1000.0..=3000.0)
                 .speed(5.0),
         )
         .labelled_by(l.id);
         surfaces = ui
-            .add_enabled(!app.task_running(), egui::Button::new("Mesh"))
+            .add_enabled(!busy, egui::Button::new("Mesh"))
             .on_hover_text("bone at the level, plus the visible segments")
             .clicked();
-        ui.checkbox(&mut app.scene3d.cut_at_crosshair, "cut at crosshair")
+        ui.checkbox(&mut scene.cut_at_crosshair, "cut at crosshair")
             .on_hover_text("remove everything anterior to the crosshair");
-        ui.checkbox(&mut app.scene3d.show_crosshair, "crosshair");
+        ui.checkbox(&mut scene.show_crosshair, "crosshair");
         if ui.button("histogram").clicked() {
-            app.push(Command::Toggle3d);
+            ctx.send(Command::Toggle3d);
         }
     });
-    clip_box_row(app, ui, &volume.geometry);
-    let c = app.state.crosshair_mm;
-    view.crosshair_mm = app.scene3d.show_crosshair.then(|| c.to_array());
-    view.clip_box_mm = if app.scene3d.cut_at_crosshair {
+    clip_box_row(scene, ui, &volume.geometry);
+    let c = ctx.state.crosshair_mm;
+    view.crosshair_mm = scene.show_crosshair.then(|| c.to_array());
+    view.clip_box_mm = if scene.cut_at_crosshair {
         let (lo, hi) = world_bounds(&volume.geometry);
         Some(([lo[0], c.y, lo[2]], hi))
     } else {
-        app.scene3d.clip_box_mm
+        scene.clip_box_mm
     };
-    view.window_hu = [app.state.window_centre_hu, app.state.window_width_hu];
-    let stale = app.scene3d.volume_id != Some(volume.id.0);
-    if surfaces || (view.mode == Render3dMode::Surface && stale && !app.task_running()) {
-        app.scene3d.meshes.clear();
-        app.scene3d.volume_id = Some(volume.id.0);
-        app.push(Command::MeshSurfaces);
+    view.window_hu = [ctx.state.window_centre_hu, ctx.state.window_width_hu];
+    let stale = scene.volume_id != Some(volume.id.0);
+    if surfaces || (view.mode == Render3dMode::Surface && stale && !busy) {
+        scene.meshes.clear();
+        scene.volume_id = Some(volume.id.0);
+        ctx.send(Command::MeshSurfaces);
     }
     let meshes = if stale {
         Vec::new()
     } else {
-        app.scene3d.meshes.clone()
+        scene.meshes.clone()
     };
     let response = show_3d(ui, &view, &volume, &meshes);
     if let Some(next) = orbit_input(ui, &response, &view, &volume) {
         view = next;
     }
-    app.scene3d.view = Some(view);
+    scene.view = Some(view);
 }
 
 /// Degrees of orbit per point dragged.

@@ -49,6 +49,87 @@ impl ProjectionKey {
 }
 
 /// Per-view cache: the resliced texture and its plane.
+/// The views feature: the three MPR views' caches, where they were drawn,
+/// and the HU under the pointer.
+pub struct Views {
+    /// Axial, coronal, sagittal.
+    pub(crate) caches: [ViewCache; 3],
+    /// Screen rectangle of each view in the last frame.
+    pub(crate) rects: [Rect; 3],
+    /// HU under the pointer.
+    pub probe: Option<Probe>,
+}
+
+impl Default for Views {
+    fn default() -> Self {
+        Self {
+            caches: Default::default(),
+            rects: [Rect::NOTHING; 3],
+            probe: None,
+        }
+    }
+}
+
+/// The central area: the three views and, in the fourth cell, the 3D panel
+/// or the histogram (one view alone when maximised).
+pub fn draw_views(
+    views: &mut Views,
+    scene: &mut super::view3d::Scene3d,
+    ctx: &super::context::ViewerContext,
+    ui: &mut egui::Ui,
+) {
+    let Some(study) = ctx.study else {
+        return;
+    };
+    let state = ctx.state;
+    let rect = ui.available_rect_before_wrap();
+    let gap = 2.0;
+    let half = egui::vec2((rect.width() - gap) / 2.0, (rect.height() - gap) / 2.0);
+    let cells = [
+        Rect::from_min_size(rect.min, half),
+        Rect::from_min_size(rect.min + egui::vec2(half.x + gap, 0.0), half),
+        Rect::from_min_size(rect.min + egui::vec2(0.0, half.y + gap), half),
+        Rect::from_min_size(rect.min + half + egui::vec2(gap, gap), half),
+    ];
+    let mut probe = None;
+    let mut commands = Vec::new();
+    for (k, axis) in super::state::AXES.into_iter().enumerate() {
+        let r = match state.maximized {
+            Some(m) if m == axis => rect,
+            Some(_) => continue,
+            None => cells[k],
+        };
+        views.rects[k] = r;
+        let p = show(
+            ui,
+            r,
+            axis,
+            study,
+            state,
+            &mut views.caches[k],
+            &mut commands,
+        );
+        if p.is_some() {
+            probe = p;
+            if state.active != axis {
+                ctx.display(super::command::DisplayEdit::Active(axis));
+            }
+        }
+    }
+    if state.maximized.is_none() {
+        let mut inner = ui.new_child(egui::UiBuilder::new().max_rect(cells[3].shrink(6.0)));
+        if scene.shown {
+            super::view3d::cell(scene, ctx, &mut inner);
+        } else {
+            super::panels::histogram(ctx, &mut inner);
+        }
+    }
+    views.probe = probe;
+    for c in commands {
+        ctx.send(c);
+    }
+}
+
 #[derive(Default)]
 pub struct ViewCache {
     projection: Keyed<ProjectionKey, crate::mpr::Image2>,

@@ -50,7 +50,7 @@ fn app_with(picker: FixedPicker) -> (App, tempfile::TempDir) {
 /// Screen centre of a view's image.
 fn view_centre(h: &Harness<'_, App>, axis: ViewAxis) -> Pos2 {
     let k = hounsfield::ui::state::view_index(axis);
-    h.state().view_rects[k].center()
+    h.state().view_rects()[k].center()
 }
 
 fn assert_views_agree(app: &App) {
@@ -259,11 +259,11 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
 
     // The survey window, run in the background.
     h.get_by_label("Survey this folder…").click();
-    wait(&mut h, |a| a.survey.is_some());
-    let survey = h.state().survey.as_ref().expect("survey finished");
-    assert!(h.state().show_survey);
+    wait(&mut h, |a| a.survey.result.is_some());
+    let survey = h.state().survey.result.as_ref().expect("survey finished");
+    assert!(h.state().survey.open);
     assert!(!survey.rows.is_empty());
-    h.state_mut().show_survey = false;
+    h.state_mut().survey.open = false;
 
     // A folder without images: a message, the study stays.
     let empty = tmp.path().join("empty");
@@ -419,7 +419,10 @@ fn volume_and_label_map_files_are_listed_opened_and_overlaid() {
     assert_eq!(study.volume.voxels.to_f32(), ph.volume.voxels.to_f32());
     let kinds: Vec<_> = h
         .state()
-        .scan_volumes
+        .scan
+        .as_ref()
+        .unwrap()
+        .volumes
         .iter()
         .map(|(_, s)| s.as_ref().unwrap().kind)
         .collect();
@@ -495,9 +498,9 @@ fn mip_mode_snapshot_and_rotating_mip_export() {
     h.snapshot("mip_mode");
 
     // Through the export window and the injected save dialog.
-    h.state_mut().gif_settings.step_deg = 30.0;
-    h.state_mut().gif_settings.size = 128;
-    h.state_mut().show_gif_window = true;
+    h.state_mut().exports.gif.settings.step_deg = 30.0;
+    h.state_mut().exports.gif.settings.size = 128;
+    h.state_mut().exports.gif.open = true;
     h.run_steps(2);
     h.get_by_label("Export GIF…").click();
     let gif_path = tmp.path().join("rotating_mip.gif");
@@ -523,8 +526,8 @@ fn mip_mode_snapshot_and_rotating_mip_export() {
     assert!(coloured > 100, "the segment colours are fused ({coloured})");
 
     // A large export cancelled at once: an error message, no file.
-    h.state_mut().gif_settings.step_deg = 1.0;
-    h.state_mut().gif_settings.size = 1024;
+    h.state_mut().exports.gif.settings.step_deg = 1.0;
+    h.state_mut().exports.gif.settings.size = 1024;
     let big = tmp.path().join("big.gif");
     h.state_mut()
         .push(hounsfield::ui::command::Command::ExportRotatingMip(
@@ -550,7 +553,7 @@ fn surface_mesh_export() {
     });
     let mut h = harness(app);
     h.run_steps(2);
-    h.state_mut().show_mesh_window = true;
+    h.state_mut().exports.mesh.open = true;
     h.run_steps(2);
     h.get_by_label("Export surface…").click();
     let stl = tmp.path().join("surface.stl");
@@ -569,7 +572,7 @@ fn surface_mesh_export() {
             .position(|x| x.label == "liver")
             .unwrap()
     };
-    h.state_mut().mesh_settings.segment = Some(liver);
+    h.state_mut().exports.mesh.settings.segment = Some(liver);
     let ply = tmp.path().join("liver.ply");
     h.state_mut()
         .push(hounsfield::ui::command::Command::ExportMesh(ply.clone()));
@@ -608,8 +611,8 @@ fn lung_segmentation_job_with_metrics_snapshot() {
     assert_eq!(names, ["Right lung", "Left lung"]);
     let c = h
         .state()
-        .comparison
-        .clone()
+        .comparison()
+        .cloned()
         .expect("compared with the phantom labels");
     let names: Vec<&str> = c.report.labels.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["lungs", "Right lung", "Left lung"]);
@@ -651,7 +654,7 @@ fn three_d_cell_meshes_and_draws() {
     // Bone plus the seven demo segments.
     assert_eq!(h.state().scene3d.meshes.len(), 8);
     let before = h.state().scene3d.view.clone().unwrap().camera.azimuth_deg;
-    let c = h.state().view_rects[2].center() + egui::vec2(440.0, 0.0);
+    let c = h.state().view_rects()[2].center() + egui::vec2(440.0, 0.0);
     h.drag_at(c);
     h.hover_at(c + egui::vec2(40.0, 0.0));
     h.drop_at(c + egui::vec2(40.0, 0.0));
@@ -792,8 +795,8 @@ fn unet_lung_segmentation_job() {
     assert_eq!(seg.source, "lungs (UNet)");
     let c = h
         .state()
-        .comparison
-        .clone()
+        .comparison()
+        .cloned()
         .expect("compared with the phantom labels");
     let lungs = &c.report.labels[0];
     eprintln!("UNet on the demo phantom: Dice {:.4}", lungs.dice);
@@ -881,4 +884,40 @@ fn slab_mip_frame_times() {
         pct(1.0),
         projection_ms[2]
     );
+}
+
+/// Two jobs at once: the status bar lists both, each with its own progress
+/// and Cancel button; cancelling one from its button leaves the other,
+/// which goes on to its result.
+#[test]
+fn the_status_bar_lists_every_running_job() {
+    use hounsfield::ui::command::Command;
+    let tmp = common::tempdir();
+    let (app, _cfg) = app_with(FixedPicker::default());
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.state_mut().exports.gif.settings.step_deg = 1.0;
+    h.state_mut().exports.gif.settings.size = 1024;
+    let gif = tmp.path().join("big.gif");
+    // The registration (synthetic moved copy) and a 360-frame export.
+    h.state_mut().push(Command::Register);
+    h.state_mut().push(Command::ExportRotatingMip(gif.clone()));
+    h.run_steps(2);
+    let names: Vec<String> = h
+        .state()
+        .running_jobs()
+        .into_iter()
+        .map(|j| j.name)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(h.get_all_by_label("Cancel").count(), 2);
+    // Rows follow the features' order; the export is the last one.
+    assert!(names[1].starts_with("Rotating MIP"), "{names:?}");
+    h.get_all_by_label("Cancel").last().unwrap().click();
+    wait(&mut h, |a| !a.exports.is_busy());
+    assert!(!gif.exists(), "the export was cancelled");
+    // The registration was not touched: it ends with its result (its
+    // message may come before or after the export's "cancelled").
+    wait(&mut h, |a| !a.task_running());
+    assert!(h.state().study.as_ref().unwrap().registered.is_some());
 }

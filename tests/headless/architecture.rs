@@ -110,3 +110,16 @@ fn source_files_stay_small() {
         assert!(n <= 700, "{p:?} has {n} lines: split it (STYLE: ~600)");
     }
 }
+
+/// Draw code cannot change the model: no function of the viewer takes
+/// `&mut App` (each feature draws from a read-only `ViewerContext` and its
+/// own state, and sends commands), and the context lends nothing mutably.
+#[test]
+fn viewer_draw_code_gets_no_mutable_model() {
+    assert_eq!(users_of("&mut App"), Vec::<String>::new());
+    let context = std::fs::read_to_string(src().join("ui/context.rs")).unwrap();
+    assert!(
+        !context.contains("&'a mut"),
+        "ViewerContext lends nothing mutably"
+    );
+}

@@ -21,3 +21,5 @@ mod register;
 mod seg_dicom;
 mod seg_overlay;
 mod survey;
+#[cfg(feature = "viewer")]
+mod viewer_jobs;
