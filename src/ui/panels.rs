@@ -18,7 +18,7 @@ use crate::study::Study;
 use crate::volume::resample::Interpolation;
 use crate::volume::window;
 
-/// File menu.
+/// The menu bar: File and View menus, the study name.
 pub fn menu_bar(ctx: &ViewerContext, recent: &Recent, ui: &mut egui::Ui) {
     egui::Panel::top("menu").show(ui, |ui| {
         egui::MenuBar::new().ui(ui, |ui| {
@@ -89,48 +89,51 @@ pub fn menu_bar(ctx: &ViewerContext, recent: &Recent, ui: &mut egui::Ui) {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
-            ui.menu_button("View", |ui| {
-                if ui.button("Survey…").clicked() {
-                    ctx.send(Command::ShowWindow(ToolWindow::Survey));
-                    ui.close();
-                }
-                if ui.button("Registration…").clicked() {
-                    ctx.send(Command::ShowWindow(ToolWindow::Registration));
-                    ui.close();
-                }
-                let st = ctx.state;
-                display_checkbox(
-                    ui,
-                    ctx,
-                    st.show_crosshair,
-                    "Crosshair",
-                    DisplayEdit::ShowCrosshair,
-                );
-                display_checkbox(
-                    ui,
-                    ctx,
-                    st.show_info_overlay,
-                    "Patient/study overlay",
-                    DisplayEdit::ShowInfoOverlay,
-                );
-                display_checkbox(
-                    ui,
-                    ctx,
-                    st.show_labels,
-                    "Segmentation overlay",
-                    DisplayEdit::ShowLabels,
-                );
-                if ui.button("Reset (Home)").clicked() {
-                    ctx.send(Command::Reset);
-                    ui.close();
-                }
-            });
+            ui.menu_button("View", |ui| view_menu(ctx, ui));
             if let Some(s) = ctx.study {
                 ui.separator();
                 ui.label(RichText::new(&s.name).strong());
             }
         });
     });
+}
+
+/// View menu: tool windows, display toggles, reset.
+fn view_menu(ctx: &ViewerContext, ui: &mut egui::Ui) {
+    if ui.button("Survey…").clicked() {
+        ctx.send(Command::ShowWindow(ToolWindow::Survey));
+        ui.close();
+    }
+    if ui.button("Registration…").clicked() {
+        ctx.send(Command::ShowWindow(ToolWindow::Registration));
+        ui.close();
+    }
+    let st = ctx.state;
+    display_checkbox(
+        ui,
+        ctx,
+        st.show_crosshair,
+        "Crosshair",
+        DisplayEdit::ShowCrosshair,
+    );
+    display_checkbox(
+        ui,
+        ctx,
+        st.show_info_overlay,
+        "Patient/study overlay",
+        DisplayEdit::ShowInfoOverlay,
+    );
+    display_checkbox(
+        ui,
+        ctx,
+        st.show_labels,
+        "Segmentation overlay",
+        DisplayEdit::ShowLabels,
+    );
+    if ui.button("Reset (Home)").clicked() {
+        ctx.send(Command::Reset);
+        ui.close();
+    }
 }
 
 /// Every running job with its progress and its own cancel button, the

@@ -22,7 +22,7 @@ fn app() -> (App, tempfile::TempDir) {
 }
 
 fn step_until(app: &mut App, ctx: &egui::Context, done: impl Fn(&App) -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(3);
     while std::time::Instant::now() < deadline {
         app.step_logic(ctx);
         if done(app) {
