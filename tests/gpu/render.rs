@@ -29,7 +29,7 @@ fn gpu() -> &'static Gpu {
 
 #[test]
 fn every_shader_parses_and_validates() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/hounsfield-viewer/shaders");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
