@@ -104,7 +104,7 @@ struct Scene3dResources {
     blit_pipeline: wgpu::RenderPipeline,
     blit_layout: wgpu::BindGroupLayout,
     blit_params: wgpu::Buffer,
-    volume: Option<(Arc<Volume>, VolumeTexture, wgpu::BindGroup)>,
+    volume: Option<(crate::volume::VolumeId, VolumeTexture, wgpu::BindGroup)>,
     meshes: Vec<(Arc<Mesh>, GpuMesh)>,
     /// The crosshair marker of the current frame.
     marker: Vec<GpuMesh>,
@@ -293,15 +293,17 @@ impl Scene3dResources {
         }
         match frame.mode {
             Render3dMode::Projection(_) | Render3dMode::Composite(_) => {
+                // Keyed by the volume's id: the texture is uploaded once per
+                // volume, and holds no reference to the voxels on the CPU.
                 let stale = self
                     .volume
                     .as_ref()
-                    .is_none_or(|(v, _, _)| !Arc::ptr_eq(v, &frame.volume));
+                    .is_none_or(|(id, _, _)| *id != frame.volume.id);
                 if stale {
                     self.volume = None;
                     let tex = VolumeTexture::upload(device, queue, &frame.volume)?;
                     let bind_group = self.mip.bind_group(device, &tex);
-                    self.volume = Some((Arc::clone(&frame.volume), tex, bind_group));
+                    self.volume = Some((frame.volume.id, tex, bind_group));
                 }
                 let Some((_, tex, bind_group)) = &self.volume else {
                     return Err(RenderError::NoVolume);
