@@ -201,10 +201,13 @@ pub struct HistogramArgs {
     /// Number of bins.
     #[arg(long, default_value_t = 256)]
     pub bins: usize,
-    /// Write a PNG plot here.
+    /// Write the plot as PNG here.
     #[arg(long)]
     pub png: Option<PathBuf>,
-    /// Linear count axis in the PNG (default logarithmic).
+    /// Write the plot as SVG here.
+    #[arg(long)]
+    pub svg: Option<PathBuf>,
+    /// Linear count axis in the plot (default logarithmic).
     #[arg(long)]
     pub linear: bool,
     /// Write the bins as CSV here (`-` for stdout).
@@ -440,16 +443,15 @@ fn run_histogram(a: &HistogramArgs) -> anyhow::Result<()> {
             crate::io::write_atomic(csv, |w| w.write_all(text.as_bytes()))?;
         }
     }
-    if let Some(png) = &a.png {
-        let img = crate::export::plot::histogram_png(
-            &h,
-            &crate::export::plot::PlotOptions {
-                log_counts: !a.linear,
-                ..Default::default()
-            },
-        );
-        crate::export::write_png(png, &img)?;
-        eprintln!("wrote {png:?}");
+    let title = format!(
+        "HU histogram ({} bins of {} HU)",
+        h.counts.len(),
+        h.bin_width_hu
+    );
+    let chart = crate::figure::hu_histogram(&h, !a.linear, None, &title);
+    for p in [&a.png, &a.svg].into_iter().flatten() {
+        crate::figure::write(&chart, p, 900, 460).with_context(|| format!("writing {p:?}"))?;
+        eprintln!("wrote {p:?}");
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use image::{Rgb, RgbImage};
 
 use super::montage::window_arg;
 use super::{SeriesInput, load_input, timing};
-use crate::export::font;
+use crate::figure;
 use crate::mpr::{Image2, ViewAxis};
 use crate::project::fuse::{blend_rgb, project_labels};
 use crate::project::{ProjectionMode, Slab, project, projection_plane, window_image_u8};
@@ -231,19 +231,27 @@ fn draw_scale_bar(png: &mut RgbImage, mm_per_px: f64) {
     let scale: u32 = if png.height() >= 300 { 2 } else { 1 };
     let s = i64::from(scale);
     let bar_px = (bar_mm / mm_per_px).round() as i64;
-    let label = format!("{bar_mm} MM");
+    let label = format!("{bar_mm} mm");
     let margin = 4 * s;
     let bar_h = 2 * s;
-    let text_h = font::text_height(scale);
-    let box_w = bar_px.max(font::text_width(&label, scale)) + 2 * s;
+    let px = 7.0 * scale as f32;
+    let (text_w, text_h) = figure::text_size(&label, px);
+    let (text_w, text_h) = (i64::from(text_w), i64::from(text_h));
+    let box_w = bar_px.max(text_w) + 2 * s;
     let box_h = text_h + bar_h + 4 * s;
     let x0 = margin;
     let y0 = i64::from(png.height()) - margin - box_h;
     let black = Rgb([0, 0, 0]);
     let white = Rgb([255, 255, 255]);
-    font::fill_rect(png, x0, y0, box_w, box_h, black);
-    font::draw_text(png, &label, x0 + s, y0 + s, scale, white);
-    font::fill_rect(png, x0 + s, y0 + 3 * s + text_h, bar_px, bar_h, white);
+    figure::fill_rect(png, x0, y0, box_w, box_h, black);
+    figure::draw_text(
+        png,
+        &label,
+        x0 + s,
+        y0 + s,
+        figure::TextStyle::new(px, white),
+    );
+    figure::fill_rect(png, x0 + s, y0 + 3 * s + text_h, bar_px, bar_h, white);
 }
 
 #[cfg(test)]

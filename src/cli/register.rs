@@ -98,6 +98,12 @@ pub struct RegisterArgs {
     /// (.nii/.nii.gz/.nrrd/.npy).
     #[arg(long)]
     pub resampled: Option<PathBuf>,
+    /// Plot the cost per iteration (one line per pyramid level) as PNG.
+    #[arg(long)]
+    pub trace_png: Option<PathBuf>,
+    /// The same plot as SVG.
+    #[arg(long)]
+    pub trace_svg: Option<PathBuf>,
     /// The moving series' own mask (label map or DICOM-SEG, on its grid).
     #[arg(long)]
     pub moving_mask: Option<PathBuf>,
@@ -127,7 +133,11 @@ pub fn run_register(a: &RegisterArgs) -> anyhow::Result<()> {
     .with_context(|| format!("loading the moving series {:?}", a.moving))?;
     let params = params(a)?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let trace = std::sync::Mutex::new(Vec::new());
     let report = |p: &Progress| {
+        if let Ok(mut t) = trace.lock() {
+            t.push((p.level, p.cost));
+        }
         if tty && p.iteration.is_multiple_of(10) {
             eprint!(
                 "\rlevel {}/{} iteration {:3} cost {:+.6} step {:.4} mm   ",
@@ -154,6 +164,12 @@ pub fn run_register(a: &RegisterArgs) -> anyhow::Result<()> {
     }
     let register_s = t0.elapsed().as_secs_f64();
     print_result(&r);
+    let chart =
+        crate::figure::registration_trace(&trace.lock().map(|t| t.clone()).unwrap_or_default());
+    for p in [&a.trace_png, &a.trace_svg].into_iter().flatten() {
+        crate::figure::write(&chart, p, 800, 460).with_context(|| format!("writing {p:?}"))?;
+        println!("cost trace: {}", p.display());
+    }
     let file = r.to_file();
     crate::io::write_atomic(&a.out, |w| w.write_all(file.to_json().as_bytes()))
         .with_context(|| format!("writing {:?}", a.out))?;

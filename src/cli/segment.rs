@@ -87,6 +87,12 @@ pub struct LungsArgs {
     /// Write the overlap on three planes as PNG here.
     #[arg(long, requires = "reference")]
     pub overlap_png: Option<PathBuf>,
+    /// Plot the metrics per structure (Dice, Jaccard, sensitivity) as PNG.
+    #[arg(long, requires = "reference")]
+    pub metrics_png: Option<PathBuf>,
+    /// The same plot as SVG.
+    #[arg(long, requires = "reference")]
+    pub metrics_svg: Option<PathBuf>,
 }
 
 /// Run `segment`.
@@ -226,6 +232,11 @@ fn score(
     if let Some(p) = &a.metrics_json {
         let text = report.to_json();
         crate::io::write_atomic(p, |w| w.write_all(text.as_bytes()))?;
+        eprintln!("wrote {p:?}");
+    }
+    let chart = crate::figure::overlap_bars(&report, "Lungs against the reference");
+    for p in [&a.metrics_png, &a.metrics_svg].into_iter().flatten() {
+        crate::figure::write(&chart, p, 800, 460)?;
         eprintln!("wrote {p:?}");
     }
     if let Some(p) = &a.overlap_png {

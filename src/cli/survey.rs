@@ -28,6 +28,9 @@ pub struct SurveyArgs {
     /// Draw every series' HU histogram into this PNG.
     #[arg(long)]
     pub histograms: Option<PathBuf>,
+    /// The same figure as SVG.
+    #[arg(long, conflicts_with = "no_histograms")]
+    pub histograms_svg: Option<PathBuf>,
     /// Headers only: do not decode pixels (no histograms, percentiles or
     /// shift flags).
     #[arg(long, conflicts_with = "histograms")]
@@ -109,9 +112,9 @@ pub fn run_survey(a: &SurveyArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing {p:?}"))?;
         println!("wrote {p:?}");
     }
-    if let Some(p) = &a.histograms {
-        let img = survey::plot::histograms_png(&s);
-        crate::export::write_png(p, &img).with_context(|| format!("writing {p:?}"))?;
+    let chart = survey::plot::histograms_chart(&s);
+    for p in [&a.histograms, &a.histograms_svg].into_iter().flatten() {
+        crate::figure::write(&chart, p, 1100, 540).with_context(|| format!("writing {p:?}"))?;
         println!("wrote {p:?}");
     }
     Ok(())

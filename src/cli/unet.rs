@@ -10,9 +10,11 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 
+use crate::figure::box_stats;
+use crate::unet::UnetLungParams;
 use crate::unet::cases::read_cases;
 use crate::unet::eval::{
-    CaseEval, evaluate_case, figures, lung_slice_values, mean, slices_csv, volumes_csv,
+    CaseEval, EvalFigure, evaluate_case, figures, lung_slice_values, mean, slices_csv, volumes_csv,
 };
 use crate::unet::net::augment::AugmentConfig;
 use crate::unet::net::metrics::Confusion;
@@ -20,7 +22,6 @@ use crate::unet::net::{
     Checkpoints, Device, TrainConfig, TrainEvent, UnetConfig, UnetModel, cpu_device, train,
 };
 use crate::unet::training::load_training_cases;
-use crate::unet::{UnetLungParams, plots::box_stats};
 
 /// Arguments of `unet`.
 #[derive(Debug, Args)]
@@ -102,7 +103,7 @@ pub struct UnetEvalArgs {
     /// The cases: CSV with case,series,label[,sex][,lung_labels] (paths relative to it).
     #[arg(long)]
     pub cases: PathBuf,
-    /// Output folder (created): slices.csv, volumes.csv, PNG figures.
+    /// Output folder (created): slices.csv, volumes.csv, figures (PNG and SVG), montages.
     #[arg(long, short)]
     pub out: PathBuf,
     /// Probability threshold.
@@ -378,10 +379,21 @@ fn run_eval(a: &UnetEvalArgs) -> anyhow::Result<()> {
     };
     write_text("slices.csv", &slices_csv(&cases))?;
     write_text("volumes.csv", &volumes_csv(&cases))?;
-    for (name, img) in figures(&cases, a.montage) {
-        let p = a.out.join(&name);
-        crate::export::write_png(&p, &img)?;
-        eprintln!("wrote {p:?}");
+    for (name, figure) in figures(&cases, a.montage) {
+        match figure {
+            EvalFigure::Chart(chart) => {
+                for ext in ["png", "svg"] {
+                    let p = a.out.join(format!("{name}.{ext}"));
+                    crate::figure::write(&chart, &p, 900, 480)?;
+                    eprintln!("wrote {p:?}");
+                }
+            }
+            EvalFigure::Image(img) => {
+                let p = a.out.join(format!("{name}.png"));
+                crate::export::write_png(&p, &img)?;
+                eprintln!("wrote {p:?}");
+            }
+        }
     }
     let dice = lung_slice_values(&cases, Confusion::dice);
     let total: Confusion = cases.iter().map(|c| c.volume.confusion).sum();

@@ -55,3 +55,35 @@ pub fn ok(args: &[&str]) -> String {
 pub fn s(p: &std::path::Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
+
+/// Compare `img` with `tests/snapshots/{name}.png` (written with
+/// `UPDATE_SNAPSHOTS=1`, or when missing outside CI; under `CI=true` a
+/// missing snapshot fails): at most 0.5 % of pixels may differ by more than
+/// 8 levels in a channel.
+pub fn check_snapshot(name: &str, img: &image::RgbaImage) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.png"));
+    if !path.exists() && std::env::var("CI").is_ok_and(|v| v == "true") {
+        let new = path.with_extension("new.png");
+        img.save(&new).expect("write the new snapshot");
+        panic!("{name}: snapshot {path:?} missing (CI=true); the picture is in {new:?}");
+    }
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+        img.save(&path).expect("write the snapshot");
+        return;
+    }
+    let want = image::open(&path).expect("read the snapshot").to_rgba8();
+    assert_eq!(want.dimensions(), img.dimensions(), "{name}: size changed");
+    let differing = want
+        .pixels()
+        .zip(img.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0).any(|(&p, q)| p.abs_diff(q) > 8))
+        .count();
+    let n = want.pixels().len();
+    if differing * 200 > n {
+        let new = path.with_extension("new.png");
+        img.save(&new).expect("write the new snapshot");
+        panic!("{name}: {differing} of {n} pixels differ; see {new:?}");
+    }
+}

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use crate::common;
 use glam::DVec3;
 use hounsfield::mesh::{McParams, Mesh, marching_cubes};
 use hounsfield::phantom::{PhantomParams, chest};
@@ -496,38 +497,6 @@ fn a_sphere_renders_as_a_disc_of_the_projected_radius() {
     assert!(at(cx, cy) > at(cx + r_px - 3.0, cy));
 }
 
-/// Compare `img` with `tests/snapshots/{name}.png` (written with
-/// `UPDATE_SNAPSHOTS=1`, or when missing outside CI; under `CI=true` a
-/// missing snapshot fails): at most 0.5 % of pixels may differ by more than
-/// 8 levels in a channel.
-fn check_snapshot(name: &str, img: &image::RgbaImage) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots")
-        .join(format!("{name}.png"));
-    if !path.exists() && std::env::var("CI").is_ok_and(|v| v == "true") {
-        let new = path.with_extension("new.png");
-        img.save(&new).expect("write the new snapshot");
-        panic!("{name}: snapshot {path:?} missing (CI=true); the picture is in {new:?}");
-    }
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
-        img.save(&path).expect("write the snapshot");
-        return;
-    }
-    let want = image::open(&path).expect("read the snapshot").to_rgba8();
-    assert_eq!(want.dimensions(), img.dimensions(), "{name}: size changed");
-    let differing = want
-        .pixels()
-        .zip(img.pixels())
-        .filter(|(a, b)| a.0.iter().zip(b.0).any(|(&p, q)| p.abs_diff(q) > 8))
-        .count();
-    let n = want.pixels().len();
-    if differing * 200 > n {
-        let new = path.with_extension("new.png");
-        img.save(&new).expect("write the new snapshot");
-        panic!("{name}: {differing} of {n} pixels differ; see {new:?}");
-    }
-}
-
 #[test]
 fn phantom_bone_surface_matches_the_snapshot() {
     let vol = chest(&PhantomParams::with_dims([48, 64, 64])).volume;
@@ -541,7 +510,7 @@ fn phantom_bone_surface_matches_the_snapshot() {
     let img = render_meshes(gpu(), &[(&bone, [0.92, 0.86, 0.74, 1.0])], &camera).unwrap();
     let lit = img.pixels().filter(|p| p[0] > 0).count();
     assert!(lit > 192 * 192 / 20, "only {lit} bone pixels");
-    check_snapshot("render_bone", &img);
+    common::check_snapshot("render_bone", &img);
 }
 
 /// Frame times on chest-CT-sized data (512 × 512 × 141); no assertion.

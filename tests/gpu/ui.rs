@@ -263,6 +263,13 @@ fn opening_a_folder_loads_it_in_the_background_and_bad_folders_keep_the_study() 
     let survey = h.state().survey.result.as_ref().expect("survey finished");
     assert!(h.state().survey.open);
     assert!(!survey.rows.is_empty());
+    let chart = h
+        .state()
+        .survey
+        .chart
+        .as_ref()
+        .expect("the histograms' chart");
+    assert_eq!(chart.x_label, "HU");
     h.state_mut().survey.open = false;
 
     // A folder without images: a message, the study stays.
@@ -750,6 +757,20 @@ fn registration_job_and_fused_view() {
     let trace = h.state().registration.trace.lock().unwrap().clone();
     assert!(trace.len() > 10 && trace.iter().any(|&(level, _)| level == 2));
     assert!(trace.last().unwrap().1 < trace[0].1, "the cost fell");
+    let svg = common::tempdir();
+    let svg = svg.path().join("trace.svg");
+    h.state_mut()
+        .push(hounsfield::ui::command::Command::SaveFigure(
+            hounsfield::ui::command::FigureKind::RegistrationTrace,
+            svg.clone(),
+        ));
+    wait(&mut h, |a| !a.task_running() && svg.exists());
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .lines()
+            .any(|l| l.trim() == "level 3")
+    );
     h.get_by_label("checkerboard").click();
     h.state_mut().state.show_labels = false;
     // the status line holds a run time: keep it out of the picture
@@ -920,4 +941,46 @@ fn the_status_bar_lists_every_running_job() {
     // message may come before or after the export's "cancelled").
     wait(&mut h, |a| !a.task_running());
     assert!(h.state().study.as_ref().unwrap().registered.is_some());
+}
+
+/// The histogram cell is an `egui_plot` chart; its PNG…/SVG… buttons save
+/// the figure on screen through the save dialog (the window shaded, the
+/// axes named); the overlap figure has nothing to plot before an analysis.
+#[test]
+fn the_histogram_figure_is_saved_from_the_viewer() {
+    use hounsfield::ui::command::{Command, FigureKind};
+    let tmp = common::tempdir();
+    let (app, _cfg) = app_with(FixedPicker {
+        save_dir: Some(tmp.path().to_path_buf()),
+        ..Default::default()
+    });
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_all_by_label("PNG…").next().unwrap().click();
+    h.get_all_by_label("SVG…").next().unwrap().click();
+    let (png, svg) = (
+        tmp.path().join("histogram.png"),
+        tmp.path().join("histogram.svg"),
+    );
+    wait(&mut h, |a| {
+        !a.task_running() && png.exists() && svg.exists()
+    });
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (900, 480));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let texts: Vec<&str> = text
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| Some(t.split_once('>')?.1.split("</text>").next()?.trim()))
+        .collect();
+    for want in ["HU", "log voxels", "window", "HU histogram"] {
+        assert!(texts.contains(&want), "{want} in {texts:?}");
+    }
+    h.state_mut().push(Command::SaveFigure(
+        FigureKind::Overlap,
+        tmp.path().join("o.png"),
+    ));
+    h.run_steps(1);
+    let m = h.state().message.clone().unwrap();
+    assert!(m.is_error && m.text.contains("nothing to plot"), "{m:?}");
 }

@@ -10,6 +10,7 @@ mod common;
 
 mod architecture;
 mod cli;
+mod figures;
 mod lungs;
 mod mesh;
 mod mip_gif;

@@ -146,7 +146,7 @@ fn phantom_folder_is_flagged_exactly_on_the_planted_differences() {
     }
 
     // the PNG draws
-    let img = survey::plot::histograms_png(&s);
+    let img = survey::plot::histograms_png(&s).unwrap();
     assert!(img.width() > 900 && img.height() >= 460);
 }
 
@@ -159,8 +159,8 @@ fn survey_is_deterministic() {
     assert_eq!(survey::to_json(&a), survey::to_json(&b));
     assert_eq!(survey::csv::to_csv(&a), survey::csv::to_csv(&b));
     assert_eq!(
-        survey::plot::histograms_png(&a).as_raw(),
-        survey::plot::histograms_png(&b).as_raw()
+        survey::plot::histograms_png(&a).unwrap().as_raw(),
+        survey::plot::histograms_png(&b).unwrap().as_raw()
     );
 }
 

@@ -17,12 +17,14 @@
 //!   statistics).
 //! - [`mpr`], [`project`], [`mesh`], [`morph`], [`metrics`], [`segment`],
 //!   [`register`], [`survey`]: the algorithms.
-//! - [`export`]: PNG and GIF encodings of images.
+//! - [`export`]: PNG and GIF encodings of images; [`figure`]: plots
+//!   (plotters, PNG and SVG) and text on images.
 //! - [`study`], [`jobs`]: what a viewer holds, and background work.
 //! - `unet` (feature `unet`): the `UNet` lung segmentation on these volumes.
 
 pub mod dicom;
 pub mod export;
+pub mod figure;
 pub mod io;
 pub mod jobs;
 pub mod mesh;

@@ -8,8 +8,8 @@
 
 // The core's modules, under the names the viewer's code uses (`crate::mpr`…).
 use hounsfield_core::{
-    dicom, export, io, jobs, mesh, metrics, mpr, project, register, seg, segment, study, survey,
-    unet, volume,
+    dicom, export, figure, io, jobs, mesh, metrics, mpr, project, register, seg, segment, study,
+    survey, unet, volume,
 };
 
 pub mod render;

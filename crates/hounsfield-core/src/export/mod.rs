@@ -1,11 +1,10 @@
-//! Pure encoders over image buffers: PNG plots now, GIF/PNG exports of views
-//! later. Writing to disk goes through `io::write_atomic`.
+//! Pure encoders over image buffers: montages, slices with overlays, GIF
+//! animations and PNG files (plots are [`crate::figure`]'s). Writing to
+//! disk goes through `io::write_atomic`.
 
-pub mod font;
 pub mod gif;
 pub mod montage;
 pub mod overlay;
-pub mod plot;
 
 use std::path::Path;
 

@@ -19,7 +19,7 @@ use glam::DVec3;
 use image::{Rgb, RgbImage};
 use rayon::prelude::*;
 
-use super::font::{draw_text, fill_rect, text_height, text_width};
+use crate::figure::{TextStyle, draw_text, fill_rect, text_size};
 use crate::mpr::{SlicePlane, ViewAxis, point_of_slice, reslice_window_u8, slice_position};
 use crate::volume::resample::Interpolation;
 use crate::volume::{Geometry, Volume};
@@ -282,9 +282,15 @@ fn render_tile(
     tile
 }
 
+/// Text size of label `scale` 1 or 2, in pixels.
+fn label_px(scale: u32) -> f32 {
+    7.0 * scale as f32
+}
+
 /// Text drawn on a dark box, if it fits inside the tile.
 fn boxed_text(tile: &mut RgbImage, s: &str, x: i64, y: i64, scale: u32) {
-    let (w, h) = (text_width(s, scale), text_height(scale));
+    let (w, h) = text_size(s, label_px(scale));
+    let (w, h) = (i64::from(w), i64::from(h));
     let pad = i64::from(scale);
     if x < 0
         || y < 0
@@ -294,7 +300,13 @@ fn boxed_text(tile: &mut RgbImage, s: &str, x: i64, y: i64, scale: u32) {
         return;
     }
     fill_rect(tile, x, y, w + 2 * pad, h + 2 * pad, LABEL_BACKGROUND);
-    draw_text(tile, s, x + pad, y + pad, scale, LABEL_COLOUR);
+    draw_text(
+        tile,
+        s,
+        x + pad,
+        y + pad,
+        TextStyle::new(label_px(scale), LABEL_COLOUR),
+    );
 }
 
 /// Slice number (top left), z in mm (bottom left) and, on the first tile,
@@ -304,12 +316,15 @@ fn label_tile(tile: &mut RgbImage, index: usize, z_mm: f64, first: bool, plane: 
     let scale = if w >= 160 && h >= 80 { 2 } else { 1 };
     let margin = i64::from(scale);
     boxed_text(tile, &index.to_string(), margin, margin, scale);
-    let z = format!("Z={z_mm:.1}");
-    let zh = text_height(scale) + 2 * i64::from(scale);
+    let z = format!("z = {z_mm:.1} mm");
+    let zh = i64::from(text_size(&z, label_px(scale)).1) + 2 * i64::from(scale);
     boxed_text(tile, &z, margin, h - zh - margin, scale);
     if first {
         let [left, right, top, _] = plane.edge_letters();
-        let (cw, ch) = (text_width("R", scale) + 2 * margin, zh);
+        let (cw, ch) = (
+            i64::from(text_size("R", label_px(scale)).0) + 2 * margin,
+            zh,
+        );
         boxed_text(tile, &left.to_string(), margin, (h - ch) / 2, scale);
         boxed_text(
             tile,
@@ -467,9 +482,13 @@ mod tests {
         let l = montage_layout(&v.geometry, &p);
         for t in 0..l.slices.len() {
             let (x0, y0) = l.tile_origin(t);
+            // Antialiased text: yellow blended onto the black box.
             let yellow = (0..24)
                 .flat_map(|y| (0..40).map(move |x| (x, y)))
-                .filter(|&(x, y)| *with.get_pixel((x0 + x) as u32, (y0 + y) as u32) == LABEL_COLOUR)
+                .filter(|&(x, y)| {
+                    let px = with.get_pixel((x0 + x) as u32, (y0 + y) as u32).0;
+                    px[0] > 60 && px[0] >= px[1] && px[2] == 0
+                })
                 .count();
             assert!(yellow > 10, "tile {t} has no label");
         }

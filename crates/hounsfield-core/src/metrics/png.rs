@@ -10,7 +10,7 @@ use image::{Rgb, RgbImage};
 use ndarray::{Array3, ArrayView3, Zip};
 
 use super::MetricsError;
-use crate::export::font;
+use crate::figure::{self, TextStyle};
 use crate::morph::ops::bounding_box;
 use crate::mpr::{SlicePlane, ViewAxis, reslice, reslice_window_u8};
 use crate::volume::Volume;
@@ -157,16 +157,22 @@ fn compose(panels: &[RgbImage]) -> RgbImage {
     let mut x0 = 0u32;
     let white = Rgb([230, 230, 230]);
     for (p, axis) in panels.iter().zip(ViewAxis::ALL) {
-        font::text(&mut img, axis.name(), i64::from(x0) + 4, 4, white);
+        figure::draw_text(
+            &mut img,
+            axis.name(),
+            i64::from(x0) + 4,
+            1,
+            TextStyle::new(14.0, white),
+        );
         image::imageops::replace(&mut img, p, i64::from(x0), i64::from(HEADER_PX));
         x0 += p.width() + gap;
     }
     let y = i64::from(height - HEADER_PX + 4);
     let mut x = 4;
     for (label, k) in ["both", "test only", "reference only"].iter().zip(COLOURS) {
-        font::fill_rect(&mut img, x, y, 10, 10, Rgb(k));
-        font::text(&mut img, label, x + 14, y, white);
-        x += 14 + font::text_width(label, 2) + 16;
+        figure::fill_rect(&mut img, x, y + 2, 10, 10, Rgb(k));
+        figure::draw_text(&mut img, label, x + 14, y - 1, TextStyle::new(14.0, white));
+        x += 14 + i64::from(figure::text_size(label, 14.0).0) + 16;
     }
     img
 }

@@ -16,7 +16,7 @@
 //!
 //! - [`consistency`]: which fields are compared and how.
 //! - [`histograms`]: decoding, winsorised histograms, shift detection.
-//! - [`csv`]: the CSV table. [`plot`]: the PNG of all histograms.
+//! - [`csv`]: the CSV table. [`plot`]: the figure of all histograms.
 
 pub mod consistency;
 pub mod csv;

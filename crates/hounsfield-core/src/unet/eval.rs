@@ -17,8 +17,8 @@ use ndarray::{Array3, Axis};
 
 use super::cases::{CaseRow, load_case};
 use super::montage::slice_sheet;
-use super::plots::{box_plots, score_histogram};
 use super::{UnetLungParams, UnetModel, UnetRunError, segment_lungs_unet};
+use crate::figure::{Chart, box_plots, score_histogram};
 use crate::segment::Control;
 use crate::volume::Volume;
 
@@ -177,19 +177,31 @@ pub fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
-/// The figures, named by file: Dice histograms (linear, log), box plots (per case, per metric)
-/// and montages of the `n` best, typical (nearest the median) and worst slices by Dice.
-pub fn figures(cases: &[CaseEval], n: usize) -> Vec<(String, RgbImage)> {
+/// One figure of an evaluation.
+pub enum EvalFigure {
+    /// A plot (written as PNG and SVG).
+    Chart(Chart),
+    /// A montage of slices (PNG).
+    Image(RgbImage),
+}
+
+/// The figures, named by file stem: Dice histograms (linear, log), box plots (per case, per
+/// metric) and montages of the `n` best, typical (nearest the median) and worst slices by Dice.
+pub fn figures(cases: &[CaseEval], n: usize) -> Vec<(String, EvalFigure)> {
     let dice = lung_slice_values(cases, Confusion::dice);
+    let hist = |log| {
+        EvalFigure::Chart(score_histogram(
+            &dice,
+            40,
+            log,
+            "Per-slice Dice of the lung slices",
+            "Dice",
+            "slices",
+        ))
+    };
     let mut out = vec![
-        (
-            "dice_hist_linear.png".to_owned(),
-            score_histogram(&dice, 40, false, "PER-SLICE DICE"),
-        ),
-        (
-            "dice_hist_log.png".to_owned(),
-            score_histogram(&dice, 40, true, "PER-SLICE DICE"),
-        ),
+        ("dice_hist_linear".to_owned(), hist(false)),
+        ("dice_hist_log".to_owned(), hist(true)),
     ];
     let low = |values: &[f64]| {
         let min = values.iter().copied().fold(1.0f64, f64::min);
@@ -205,20 +217,25 @@ pub fn figures(cases: &[CaseEval], n: usize) -> Vec<(String, RgbImage)> {
         })
         .collect();
     if cases.len() > 1 {
-        per_case.push(("ALL".to_owned(), dice.clone()));
+        per_case.push(("all".to_owned(), dice.clone()));
     }
     out.push((
-        "dice_box_cases.png".to_owned(),
-        box_plots(&per_case, low(&dice), "PER-SLICE DICE BY CASE"),
+        "dice_box_cases".to_owned(),
+        EvalFigure::Chart(box_plots(
+            &per_case,
+            low(&dice),
+            "Per-slice Dice by case",
+            "Dice",
+        )),
     ));
     let metrics = vec![
-        ("DICE".to_owned(), dice.clone()),
+        ("Dice".to_owned(), dice.clone()),
         (
-            "JACCARD".to_owned(),
+            "Jaccard".to_owned(),
             lung_slice_values(cases, Confusion::jaccard),
         ),
         (
-            "ACCURACY".to_owned(),
+            "accuracy".to_owned(),
             lung_slice_values(cases, Confusion::accuracy),
         ),
     ];
@@ -227,11 +244,16 @@ pub fn figures(cases: &[CaseEval], n: usize) -> Vec<(String, RgbImage)> {
         .flat_map(|(_, v)| v.iter().copied())
         .collect();
     out.push((
-        "metrics_box.png".to_owned(),
-        box_plots(&metrics, low(&all), "PER-SLICE METRICS"),
+        "metrics_box".to_owned(),
+        EvalFigure::Chart(box_plots(
+            &metrics,
+            low(&all),
+            "Per-slice metrics of the lung slices",
+            "score (0–1)",
+        )),
     ));
     for (name, title, picks) in pick_slices(cases, n) {
-        out.push((name, slice_sheet(cases, &picks, title)));
+        out.push((name, EvalFigure::Image(slice_sheet(cases, &picks, title))));
     }
     out
 }
@@ -262,12 +284,12 @@ fn pick_slices(cases: &[CaseEval], n: usize) -> Vec<(String, &'static str, Vec<(
     best.reverse();
     let middle = (scored.len() - n) / 2;
     vec![
-        ("slices_best.png".to_owned(), "BEST", best),
+        ("slices_best".to_owned(), "Best", best),
         (
-            "slices_typical.png".to_owned(),
-            "TYPICAL",
+            "slices_typical".to_owned(),
+            "Typical",
             at(middle..middle + n),
         ),
-        ("slices_worst.png".to_owned(), "WORST", at(0..n)),
+        ("slices_worst".to_owned(), "Worst", at(0..n)),
     ]
 }

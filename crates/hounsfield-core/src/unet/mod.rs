@@ -5,7 +5,8 @@
 //! - [`training`]: cases → the network's preprocessed slices, ready for
 //!   [`hounsfield_unet::train`].
 //! - [`eval`]: per-slice and per-volume Dice, Jaccard and accuracy, and the figures (histograms,
-//!   box plots, best/typical/worst montages) as images; the CLI writes them.
+//!   box plots as [`crate::figure::Chart`]s, best/typical/worst montages as images); the CLI
+//!   writes them.
 //! - [`segment_lungs_unet`]: a lung mask like [`crate::segment::segment_lungs`]'s, with optional
 //!   post-processing (largest components, hole filling).
 //!
@@ -18,7 +19,6 @@ pub mod bundled;
 pub mod cases;
 pub mod eval;
 mod montage;
-pub mod plots;
 #[cfg(test)]
 mod tests;
 pub mod training;

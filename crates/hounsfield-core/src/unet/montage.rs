@@ -6,8 +6,8 @@ use image::imageops::{FilterType, resize};
 use image::{Rgb, RgbImage};
 
 use super::eval::CaseEval;
-use crate::export::font::{draw_text, fill_rect, text_height, text_width};
 use crate::export::overlay::{blend_over_grey, square_pixels};
+use crate::figure::{TextStyle, draw_text, fill_rect, text_size};
 
 /// Lung window: centre and width in HU.
 const WINDOW_HU: (f32, f32) = (-600.0, 1500.0);
@@ -27,8 +27,14 @@ pub fn slice_sheet(cases: &[CaseEval], picks: &[(usize, usize)], title: &str) ->
     let width = n * TILE_PX + (n + 1) * GAP_PX;
     let height = TITLE_PX + TILE_PX + 2 * GAP_PX;
     let mut sheet = RgbImage::from_pixel(width, height, BACKGROUND);
-    let legend = format!("{title}: GREEN BOTH, RED UNET ONLY, BLUE LABEL ONLY");
-    draw_text(&mut sheet, &legend, i64::from(GAP_PX), 6, 2, CAPTION);
+    let legend = format!("{title} (green: both, red: UNet only, blue: label only)");
+    draw_text(
+        &mut sheet,
+        &legend,
+        i64::from(GAP_PX),
+        4,
+        TextStyle::new(15.0, CAPTION),
+    );
     for (k, &(case, z)) in picks.iter().enumerate() {
         let Some(c) = cases.get(case) else { continue };
         let tile = slice_tile(c, z);
@@ -70,9 +76,16 @@ fn slice_tile(case: &CaseEval, z: usize) -> RgbImage {
     );
     let mut tile = resize(&square, w, h, FilterType::Triangle);
     let dice = case.slices.get(z).map_or(f64::NAN, |s| s.confusion.dice());
-    let caption = format!("{} SLICE {z} DICE {dice:.3}", case.volume.case);
-    let caption_w = text_width(&caption, 2) + 4;
-    fill_rect(&mut tile, 0, 0, caption_w, text_height(2) + 4, BACKGROUND);
-    draw_text(&mut tile, &caption, 2, 2, 2, CAPTION);
+    let caption = format!("{} slice {z}, Dice {dice:.3}", case.volume.case);
+    let (cw, ch) = text_size(&caption, 14.0);
+    fill_rect(
+        &mut tile,
+        0,
+        0,
+        i64::from(cw) + 4,
+        i64::from(ch) + 4,
+        BACKGROUND,
+    );
+    draw_text(&mut tile, &caption, 2, 2, TextStyle::new(14.0, CAPTION));
     tile
 }

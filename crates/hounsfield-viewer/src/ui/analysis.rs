@@ -267,4 +267,10 @@ pub fn section(analysis: &Analysis, ctx: &ViewerContext, ui: &mut egui::Ui) {
                 ui.end_row();
             }
         });
+    let chart = crate::figure::overlap_bars(&c.report, "");
+    ui.horizontal(|ui| {
+        super::plots::legend_row(ui, &chart);
+        super::plots::save_buttons(ui, ctx, super::command::FigureKind::Overlap);
+    });
+    super::plots::show_chart(ui, "overlap-bars", &chart, 140.0, false);
 }

@@ -305,6 +305,7 @@ impl App {
                 }
             }
             Command::ExportMontage(path) => self.export_montage(path),
+            Command::SaveFigure(kind, path) => self.save_figure(kind, path),
             Command::PickSegmentation
             | Command::OpenSegmentation(_)
             | Command::CloseSegmentation
@@ -566,7 +567,7 @@ impl App {
         self.apply_commands();
         self.poll_jobs();
         self.poll_tasks();
-        self.poll_survey(ctx);
+        self.poll_survey();
         self.apply_commands();
         if !self.running_jobs().is_empty() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));

@@ -50,6 +50,8 @@ pub enum Command {
     SaveResampled(PathBuf),
     /// Drop the registration result.
     RemoveRegistration,
+    /// Write a figure shown in the viewer (PNG or SVG by extension).
+    SaveFigure(FigureKind, PathBuf),
     /// Move the linked point.
     SetCrosshair(DVec3),
     /// Step the view's slice by `n` (positive: along the view normal).
@@ -148,6 +150,8 @@ pub enum SaveTarget {
     Transform,
     /// The resampled moving series (NIfTI).
     Resampled,
+    /// A figure of the viewer, as SVG (true) or PNG.
+    Figure(FigureKind, bool),
 }
 
 impl SaveTarget {
@@ -164,6 +168,10 @@ impl SaveTarget {
             Self::Mesh(format) => (format!("surface.{format}"), format),
             Self::Transform => ("transform.json".into(), "json"),
             Self::Resampled => ("resampled.nii.gz".into(), "nii.gz"),
+            Self::Figure(kind, svg) => {
+                let ext = if svg { "svg" } else { "png" };
+                (format!("{}.{ext}", kind.file_stem()), ext)
+            }
         }
     }
 
@@ -179,6 +187,32 @@ impl SaveTarget {
             Self::Mesh(_) => Command::ExportMesh(path),
             Self::Transform => Command::SaveTransform(path),
             Self::Resampled => Command::SaveResampled(path),
+            Self::Figure(kind, _) => Command::SaveFigure(kind, path),
+        }
+    }
+}
+
+/// The figures the viewer shows and saves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FigureKind {
+    /// The study's HU histogram with the display window.
+    Histogram,
+    /// The registration's cost per iteration.
+    RegistrationTrace,
+    /// The survey's histograms of every series.
+    Survey,
+    /// The last analysis' overlap metrics per structure.
+    Overlap,
+}
+
+impl FigureKind {
+    /// Default file name (without extension).
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            Self::Histogram => "histogram",
+            Self::RegistrationTrace => "registration_trace",
+            Self::Survey => "survey_histograms",
+            Self::Overlap => "overlap_metrics",
         }
     }
 }

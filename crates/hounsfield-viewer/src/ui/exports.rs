@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::animation::GifExport;
 use super::app::App;
-use super::command::{Command, SaveTarget};
+use super::command::{Command, FigureKind, SaveTarget};
 use super::context::JobStatus;
 use super::mesh_export::MeshExport;
 use super::tasks::JobList;
@@ -85,6 +85,22 @@ pub fn montage_row(exports: &mut Exports, ctx: &super::context::ViewerContext, u
     });
 }
 
+/// The study's HU histogram as shown: log or linear counts, the display
+/// window shaded.
+pub fn histogram_chart(
+    s: &crate::study::Study,
+    state: &super::state::ViewerState,
+) -> crate::figure::Chart {
+    let c = f64::from(state.window_centre_hu);
+    let w = f64::from(state.window_width_hu);
+    crate::figure::hu_histogram(
+        &s.histogram,
+        state.histogram_log,
+        Some((c - w / 2.0, c + w / 2.0)),
+        "HU histogram",
+    )
+}
+
 impl App {
     /// Start a file write; its message reaches the status bar when done.
     pub(super) fn start_write(
@@ -94,6 +110,41 @@ impl App {
     ) {
         let r = self.exports.writes.start(name, self.waker(), work);
         self.started(r);
+    }
+
+    /// The chart of a figure shown in the viewer, `None` when there is
+    /// nothing to plot.
+    pub(super) fn figure_chart(&self, kind: FigureKind) -> Option<crate::figure::Chart> {
+        match kind {
+            FigureKind::Histogram => {
+                let s = self.study.as_ref()?;
+                Some(histogram_chart(s, &self.state))
+            }
+            FigureKind::RegistrationTrace => {
+                let trace = self.registration.trace.lock().ok()?.clone();
+                (!trace.is_empty()).then(|| crate::figure::registration_trace(&trace))
+            }
+            FigureKind::Survey => self.survey.chart.clone(),
+            FigureKind::Overlap => {
+                let c = self.analysis.comparison.as_ref()?;
+                Some(crate::figure::overlap_bars(
+                    &c.report,
+                    &format!("Against {}", c.reference),
+                ))
+            }
+        }
+    }
+
+    /// Write a figure (PNG or SVG by the extension) as a job.
+    pub(super) fn save_figure(&mut self, kind: FigureKind, path: PathBuf) {
+        let Some(chart) = self.figure_chart(kind) else {
+            self.error("nothing to plot yet");
+            return;
+        };
+        self.start_write(format!("Writing {}", kind.file_stem()), move |_| {
+            crate::figure::write(&chart, &path, 900, 480)?;
+            Ok(format!("figure saved to {}", path.display()))
+        });
     }
 
     /// The axial montage, built and written as a job (a whole-volume pass

@@ -33,6 +33,7 @@ pub(crate) mod loading;
 pub mod mesh_export;
 pub mod panels;
 pub mod picker;
+pub mod plots;
 pub mod recent;
 pub mod registration;
 mod results;

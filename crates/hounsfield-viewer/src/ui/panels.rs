@@ -9,7 +9,7 @@ use egui::{Color32, RichText};
 
 use super::app::Message;
 use super::background::Keyed;
-use super::command::{Command, DisplayEdit, SaveTarget, ToolWindow};
+use super::command::{Command, DisplayEdit, FigureKind, SaveTarget, ToolWindow};
 use super::context::{ViewerContext, display_checkbox};
 use super::recent::Recent;
 use super::views::Probe;
@@ -414,7 +414,8 @@ pub fn current_slice_file(s: &Study, state: &super::state::ViewerState) -> Optio
     s.slice_files.get(z as usize).cloned().flatten()
 }
 
-/// HU histogram with the window range shaded; log or linear counts.
+/// HU histogram with the window range shaded; log or linear counts; zoom,
+/// pan and hover (bin and count) through `egui_plot`; saved as PNG or SVG.
 pub fn histogram(ctx: &ViewerContext, ui: &mut egui::Ui) {
     let Some(s) = ctx.study else { return };
     let state = ctx.state;
@@ -430,69 +431,9 @@ pub fn histogram(ctx: &ViewerContext, ui: &mut egui::Ui) {
         if ui.button("3D view").clicked() {
             ctx.send(Command::Toggle3d);
         }
+        super::plots::save_buttons(ui, ctx, FigureKind::Histogram);
     });
-    let h = &s.histogram;
-    let rect = ui.available_rect_before_wrap();
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(20));
-    let n = h.counts.len().max(1);
-    let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f32;
-    let log = state.histogram_log;
-    let scale = |c: u64| -> f32 {
-        if log {
-            if c == 0 {
-                0.0
-            } else {
-                (1.0 + (c as f32).ln()) / (1.0 + max.ln())
-            }
-        } else {
-            c as f32 / max
-        }
-    };
-    let lo = h.min_hu as f32;
-    let hi = lo + h.bin_width_hu as f32 * n as f32;
-    let x_of = |hu: f32| rect.left() + (hu - lo) / (hi - lo) * rect.width();
-    let (wl, wh) = (
-        state.window_centre_hu - state.window_width_hu / 2.0,
-        state.window_centre_hu + state.window_width_hu / 2.0,
-    );
-    let band = egui::Rect::from_x_y_ranges(
-        x_of(wl).max(rect.left())..=x_of(wh).min(rect.right()),
-        rect.y_range(),
-    );
-    if band.width() > 0.0 {
-        painter.rect_filled(
-            band,
-            0.0,
-            Color32::from_rgba_unmultiplied(255, 255, 255, 24),
-        );
-    }
-    let bar_w = rect.width() / n as f32;
-    for (i, &c) in h.counts.iter().enumerate() {
-        let x = rect.left() + i as f32 * bar_w;
-        let top = rect.bottom() - scale(c) * (rect.height() - 14.0);
-        painter.rect_filled(
-            egui::Rect::from_min_max(
-                egui::pos2(x, top),
-                egui::pos2(x + bar_w.max(1.0), rect.bottom()),
-            ),
-            0.0,
-            Color32::from_rgb(70, 140, 220),
-        );
-    }
-    for t in [-1000.0f32, 0.0, 1000.0, 2000.0] {
-        if t >= lo && t < hi {
-            painter.text(
-                egui::pos2(x_of(t), rect.bottom() - 2.0),
-                if x_of(t) - rect.left() < 20.0 {
-                    egui::Align2::LEFT_BOTTOM
-                } else {
-                    egui::Align2::CENTER_BOTTOM
-                },
-                format!("{t:.0}"),
-                egui::FontId::proportional(11.0),
-                Color32::from_gray(200),
-            );
-        }
-    }
+    let chart = super::exports::histogram_chart(s, state);
+    let height = ui.available_height();
+    super::plots::show_chart(ui, "hu-histogram", &chart, height, true);
 }

@@ -5,12 +5,6 @@
 //! plot of the metric; the result is fused into the three slice views
 //! (blend, checkerboard, magenta/green) and can be saved.
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-
-use egui::{Color32, Pos2, Sense, Stroke, Vec2};
-
 use super::app::App;
 use super::command::{Command, DisplayEdit, SaveTarget};
 use super::context::ViewerContext;
@@ -22,6 +16,9 @@ use crate::register::{
     Control, Feature, Metric, Progress, RegisterParams, ScaleModel, register, target_error_mm,
 };
 use crate::study::Registered;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// Where the moving series comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -261,50 +258,20 @@ enum Source {
     Synthetic,
 }
 
-/// The metric per iteration, one colour per pyramid level.
-fn plot(ui: &mut egui::Ui, trace: &[(usize, f64)]) {
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(320.0, 110.0), Sense::hover());
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(20));
+/// The cost per iteration, one line per pyramid level (`egui_plot`), with
+/// the buttons saving it.
+fn plot(ui: &mut egui::Ui, ctx: &ViewerContext, trace: &[(usize, f64)]) {
     if trace.len() < 2 {
-        painter.text(
-            rect.center(),
-            egui::Align2::CENTER_CENTER,
-            "metric per iteration",
-            egui::FontId::proportional(12.0),
-            Color32::GRAY,
-        );
+        ui.label(egui::RichText::new("cost per iteration: after Register").weak());
         return;
     }
-    let (lo, hi) = trace
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, c)| {
-            (lo.min(c), hi.max(c))
-        });
-    let span = (hi - lo).max(1e-12);
-    let n = trace.len() - 1;
-    let at = |i: usize, c: f64| {
-        Pos2::new(
-            rect.left() + 4.0 + (rect.width() - 8.0) * i as f32 / n as f32,
-            rect.bottom() - 4.0 - (rect.height() - 8.0) * ((c - lo) / span) as f32,
-        )
-    };
-    let colours = [
-        Color32::from_rgb(90, 160, 255),
-        Color32::from_rgb(255, 190, 70),
-        Color32::from_rgb(120, 220, 120),
-    ];
-    for (i, w) in trace.windows(2).enumerate() {
-        let colour = colours[w[1].0 % colours.len()];
-        painter.line_segment([at(i, w[0].1), at(i + 1, w[1].1)], Stroke::new(1.5, colour));
-    }
-    painter.text(
-        rect.left_top() + Vec2::new(4.0, 2.0),
-        egui::Align2::LEFT_TOP,
-        format!("cost {:+.4} (levels: blue, orange, green)", trace[n].1),
-        egui::FontId::proportional(11.0),
-        Color32::LIGHT_GRAY,
-    );
+    ui.horizontal(|ui| {
+        ui.label(format!("cost {:+.4}", trace[trace.len() - 1].1));
+        super::plots::save_buttons(ui, ctx, super::command::FigureKind::RegistrationTrace);
+    });
+    let chart = crate::figure::registration_trace(trace);
+    ui.set_max_width(360.0);
+    super::plots::show_chart(ui, "registration-trace", &chart, 150.0, true);
 }
 
 /// What the user asked for in this frame.
@@ -469,7 +436,7 @@ pub fn window(reg_ui: &mut RegistrationUi, ctx: &ViewerContext, egui_ctx: &egui:
                 }
             });
             let trace = reg_ui.trace.lock().map(|t| t.clone()).unwrap_or_default();
-            plot(ui, &trace);
+            plot(ui, ctx, &trace);
             if let Some(reg) = ctx.study.and_then(|s| s.registered.as_deref()) {
                 let mut fusion = ctx.state.fusion;
                 result(ui, reg, &mut fusion, running.is_some(), &mut clicked);

@@ -20,10 +20,10 @@ pub struct SurveyPanel {
     pub result: Option<Survey>,
     /// Sorting of the table.
     pub sort: SurveySort,
-    /// The histogram plot as a texture.
-    pub plot: Option<egui::TextureHandle>,
-    /// The survey running, with its plot rendered.
-    pub job: JobSlot<(Survey, image::RgbImage)>,
+    /// The histograms' chart (built by the job).
+    pub chart: Option<crate::figure::Chart>,
+    /// The survey running, with its chart.
+    pub job: JobSlot<(Survey, crate::figure::Chart)>,
 }
 
 /// One table column: header, the field name used by the consistency check
@@ -210,8 +210,12 @@ pub fn window(panel: &mut SurveyPanel, ctx: &ViewerContext, egui_ctx: &egui::Con
                     .color(Color32::from_rgb(240, 180, 60)),
             );
         }
-        if let Some(tex) = &panel.plot {
-            ui.add(egui::Image::new(tex).max_width(ui.available_width()));
+        if let Some(chart) = &panel.chart {
+            ui.horizontal(|ui| {
+                ui.strong("Histograms");
+                super::plots::save_buttons(ui, ctx, super::command::FigureKind::Survey);
+            });
+            super::plots::show_chart(ui, "survey-histograms", chart, 320.0, true);
         }
     });
     panel.open = open;
@@ -284,23 +288,20 @@ impl App {
                 Some(&progress),
             );
             c.set_note("plotting");
-            let plot = crate::survey::plot::histograms_png(&s);
-            Ok((s, plot))
+            let chart = crate::survey::plot::histograms_chart(&s);
+            Ok((s, chart))
         });
         self.started(r);
     }
 
-    /// Take the survey result; its plot becomes a texture.
-    pub(super) fn poll_survey(&mut self, ctx: &egui::Context) {
+    /// Take the survey result and its chart.
+    pub(super) fn poll_survey(&mut self) {
         let Some(r) = self.survey.job.poll() else {
             return;
         };
         match r {
-            Ok((s, img)) => {
-                let (w, h) = (img.width() as usize, img.height() as usize);
-                let image = egui::ColorImage::from_rgb([w, h], img.as_raw());
-                self.survey.plot =
-                    Some(ctx.load_texture("survey-plot", image, egui::TextureOptions::LINEAR));
+            Ok((s, chart)) => {
+                self.survey.chart = Some(chart);
                 let flagged = s.rows.iter().filter(|r| r.flagged()).count();
                 self.info(format!(
                     "survey: {} series, {} inconsistent fields, {flagged} flagged",
