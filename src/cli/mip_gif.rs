@@ -53,11 +53,13 @@ pub struct MipGifArgs {
     /// fuses no segmentation.
     #[arg(long, conflicts_with = "seg")]
     pub gpu: bool,
+    /// Label every frame with its rotation angle (top-left corner).
+    #[arg(long)]
+    pub labels: bool,
 }
 
-/// Run `mip-gif`: load, project every angle, write the GIF (and PNG frames);
-/// a summary on stderr.
-pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
+/// The projection parameters and the GIF side from the arguments, checked.
+fn checked_params(a: &MipGifArgs) -> anyhow::Result<(RotatingMipParams, u16)> {
     let (centre_hu, width_hu) = parse_window(&a.window)?;
     if !(a.step.is_finite() && a.step > 0.0 && a.step <= 360.0) {
         bail!("--step must be in (0, 360] degrees, got {}", a.step);
@@ -76,6 +78,13 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
         width_hu,
         ..RotatingMipParams::default()
     };
+    Ok((params, side))
+}
+
+/// Run `mip-gif`: load, project every angle, write the GIF (and PNG frames);
+/// a summary on stderr.
+pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
+    let (params, side) = checked_params(a)?;
     let l = load_input(&a.source)?;
     let seg = match &a.seg {
         Some(path) => Some(
@@ -116,6 +125,10 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
     };
     #[cfg(not(feature = "viewer"))]
     let frames = rotating_mip_fused(&l.volume, seg.as_ref(), &params, &fuse, None, progress)?;
+    let mut frames = frames;
+    if a.labels {
+        frames.label_angles(a.step);
+    }
     let project_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let overlay = frames.has_overlay().then_some(Overlay {
@@ -150,11 +163,13 @@ pub fn run_mip_gif(a: &MipGifArgs) -> anyhow::Result<()> {
         (None, _) => String::new(),
     };
     eprintln!(
-        "wrote {:?}: {} frames of {side}×{side} px every {}°, window {centre_hu}/{width_hu} HU{fused}; \
+        "wrote {:?}: {} frames of {side}×{side} px every {}°, window {}/{} HU{fused}; \
          projection {project_s:.3} s, encoding and writing {write_s:.3} s",
         a.out,
         frames.grey.len(),
         a.step,
+        params.centre_hu,
+        params.width_hu,
     );
     Ok(())
 }

@@ -515,3 +515,68 @@ fn cli_writes_fused_gif_png_frames_and_a_fused_projection() {
     let png = image::open(&png_path).unwrap().to_rgb8();
     assert!(png.pixels().filter(|p| coloured(p.0)).count() > 100);
 }
+
+/// `--labels` writes each frame's angle in its top-left corner (light
+/// antialiased text on a dark box); the rest of the frame is unchanged.
+#[test]
+fn cli_labels_frames_with_their_angle() {
+    let (vol, _, _) = liver_and_tumour();
+    let dir = tempfile::tempdir().unwrap();
+    let ct = dir.path().join("ct.nii");
+    hounsfield::io::nifti::write_nifti(&ct, &vol).unwrap();
+    let frames_of = |labels: bool| -> Vec<Vec<u8>> {
+        let out = dir.path().join(format!("spin{labels}.gif"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hounsfield"));
+        cmd.args([
+            "mip-gif",
+            ct.to_str().unwrap(),
+            "--step",
+            "90",
+            "--size",
+            "96",
+            "--out",
+        ])
+        .arg(&out);
+        if labels {
+            cmd.arg("--labels");
+        }
+        let run = cmd.output().unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let bytes = std::fs::read(&out).unwrap();
+        let mut dec = opts.read_info(bytes.as_slice()).unwrap();
+        let mut frames = Vec::new();
+        while let Some(f) = dec.read_next_frame().unwrap() {
+            frames.push(f.buffer.chunks(4).map(|p| p[0]).collect());
+        }
+        frames
+    };
+    let (plain, labelled) = (frames_of(false), frames_of(true));
+    assert_eq!(plain.len(), 4);
+    let corner = |f: &[u8]| -> Vec<u8> {
+        (0..16)
+            .flat_map(|y| f[y * 96..y * 96 + 40].to_vec())
+            .collect()
+    };
+    for k in 0..4 {
+        assert!(
+            corner(&labelled[k]).iter().any(|&v| v > 200),
+            "frame {k} has light text"
+        );
+        assert_eq!(
+            labelled[k][90 * 96..],
+            plain[k][90 * 96..],
+            "frame {k} below the label"
+        );
+    }
+    assert_ne!(
+        corner(&labelled[0]),
+        corner(&labelled[1]),
+        "0° and 90° read differently"
+    );
+}

@@ -12,7 +12,7 @@ pub mod render;
 mod text;
 
 pub use render::{FigureError, png, svg, write};
-pub use text::{TextStyle, draw_text, fill_rect, text_size};
+pub use text::{TextStyle, draw_text, draw_text_grey, fill_rect, text_size};
 
 use crate::volume::ops::Histogram;
 

@@ -52,21 +52,20 @@ pub fn text_size(text: &str, px: f32) -> (u32, u32) {
     (w.ceil() as u32, (s.ascent() - s.descent()).ceil() as u32)
 }
 
-/// Draw `text` with its top-left corner at `(x, y)`; pixels outside the
-/// image are skipped.
-pub fn draw_text(img: &mut RgbImage, text: &str, x: i64, y: i64, style: TextStyle) {
+/// Rasterise `text` at `px` with its top-left corner at `(x, y)`, calling
+/// `plot(x, y, coverage)` for every covered pixel (coverage in 0..=1).
+fn rasterise(text: &str, x: i64, y: i64, px: f32, mut plot: impl FnMut(i64, i64, f32)) {
     let Some(f) = font() else { return };
-    let s = f.as_scaled(PxScale::from(style.px));
+    let s = f.as_scaled(PxScale::from(px));
     let baseline = y as f32 + s.ascent();
     let mut caret = x as f32;
     let mut prev = None;
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
     for ch in text.chars() {
         let id = s.glyph_id(ch);
         if let Some(p) = prev {
             caret += s.kern(p, id);
         }
-        let glyph = id.with_scale_and_position(style.px, point(caret, baseline));
+        let glyph = id.with_scale_and_position(px, point(caret, baseline));
         caret += s.h_advance(id);
         prev = Some(id);
         let Some(outline) = f.outline_glyph(glyph) else {
@@ -74,19 +73,49 @@ pub fn draw_text(img: &mut RgbImage, text: &str, x: i64, y: i64, style: TextStyl
         };
         let b = outline.px_bounds();
         outline.draw(|gx, gy, coverage| {
-            let px = b.min.x as i64 + i64::from(gx);
-            let py = b.min.y as i64 + i64::from(gy);
-            if px < 0 || py < 0 || px >= w || py >= h {
-                return;
-            }
-            let a = coverage.clamp(0.0, 1.0);
-            let p = img.get_pixel_mut(px as u32, py as u32);
-            for k in 0..3 {
-                let v = f32::from(p.0[k]) * (1.0 - a) + f32::from(style.colour.0[k]) * a;
-                p.0[k] = v.round() as u8;
-            }
+            plot(
+                b.min.x as i64 + i64::from(gx),
+                b.min.y as i64 + i64::from(gy),
+                coverage.clamp(0.0, 1.0),
+            );
         });
     }
+}
+
+/// Draw `text` with its top-left corner at `(x, y)`; pixels outside the
+/// image are skipped.
+pub fn draw_text(img: &mut RgbImage, text: &str, x: i64, y: i64, style: TextStyle) {
+    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
+    rasterise(text, x, y, style.px, |px, py, a| {
+        if px < 0 || py < 0 || px >= w || py >= h {
+            return;
+        }
+        let p = img.get_pixel_mut(px as u32, py as u32);
+        for k in 0..3 {
+            let v = f32::from(p.0[k]) * (1.0 - a) + f32::from(style.colour.0[k]) * a;
+            p.0[k] = v.round() as u8;
+        }
+    });
+}
+
+/// Draw `text` in grey level `value` onto a row-major `width × height`
+/// grey image (animation frames).
+pub fn draw_text_grey(
+    grey: &mut [u8],
+    (width, height): (usize, usize),
+    text: &str,
+    (x, y): (i64, i64),
+    px: f32,
+    value: u8,
+) {
+    rasterise(text, x, y, px, |gx, gy, a| {
+        if gx < 0 || gy < 0 || gx as usize >= width || gy as usize >= height {
+            return;
+        }
+        if let Some(p) = grey.get_mut(gy as usize * width + gx as usize) {
+            *p = (f32::from(*p) * (1.0 - a) + f32::from(value) * a).round() as u8;
+        }
+    });
 }
 
 /// Fill a `w`×`h` rectangle with its top-left corner at `(x, y)`, clipped to

@@ -95,6 +95,35 @@ impl FusedFrames {
         self.labels.iter().any(|f| f.iter().any(|&l| l > 0))
     }
 
+    /// Label every frame with its rotation angle (`0°`, `10°`, … for
+    /// `step_deg` 10) in its top-left corner: light text on a dark box,
+    /// sized for the frame, with no overlay colour under it.
+    pub fn label_angles(&mut self, step_deg: f64) {
+        let n = self.size;
+        let px = (n as f32 / 24.0).max(11.0);
+        let pad = (px / 4.0).ceil() as i64;
+        for (k, grey) in self.grey.iter_mut().enumerate() {
+            let text = format!("{:.0}°", k as f64 * step_deg);
+            let (tw, th) = crate::figure::text_size(&text, px);
+            let (bw, bh) = (
+                (i64::from(tw) + 2 * pad).min(n as i64),
+                (i64::from(th) + 2 * pad).min(n as i64),
+            );
+            for y in 0..bh as usize {
+                for x in 0..bw as usize {
+                    let i = y * n + x;
+                    if let Some(p) = grey.get_mut(i) {
+                        *p = 0;
+                    }
+                    if let Some(l) = self.labels.get_mut(k).and_then(|f| f.get_mut(i)) {
+                        *l = 0;
+                    }
+                }
+            }
+            crate::figure::draw_text_grey(grey, (n, n), &text, (pad, pad), px, 235);
+        }
+    }
+
     /// Frame `f` as RGB bytes (3 per pixel), colours blended; `None` past
     /// the last frame.
     pub fn rgb(&self, f: usize) -> Option<Vec<u8>> {

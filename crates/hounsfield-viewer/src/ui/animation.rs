@@ -14,6 +14,7 @@ use crate::project::rotate::RotatingMipParams;
 
 /// Parameters of the rotating MIP export window.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::struct_excessive_bools)] // independent checkboxes of the window
 pub struct GifSettings {
     /// Degrees between frames.
     pub step_deg: f64,
@@ -27,6 +28,8 @@ pub struct GifSettings {
     pub png_frames: bool,
     /// Hundredths of a second per frame.
     pub delay_cs: u16,
+    /// Label every frame with its rotation angle.
+    pub labels: bool,
 }
 
 impl Default for GifSettings {
@@ -38,6 +41,7 @@ impl Default for GifSettings {
             overlays: true,
             png_frames: false,
             delay_cs: 8,
+            labels: false,
         }
     }
 }
@@ -91,7 +95,7 @@ impl App {
                 .start(format!("Rotating MIP to {name}"), waker, move |control| {
                     let t = std::time::Instant::now();
                     let progress = |done: usize, total: usize| control.set_progress(done, total);
-                    let frames = rotating_mip_fused(
+                    let mut frames = rotating_mip_fused(
                         &volume,
                         seg.as_deref(),
                         &params,
@@ -99,6 +103,9 @@ impl App {
                         Some(control.cancel_flag()),
                         Some(&progress),
                     )?;
+                    if g.labels {
+                        frames.label_angles(g.step_deg);
+                    }
                     control.set_note("encoding");
                     let side = u16::try_from(frames.size)
                         .map_err(|_| "frames too large for a GIF".to_owned())?;
@@ -167,6 +174,7 @@ pub fn window(gif: &mut GifExport, ctx: &ViewerContext, egui_ctx: &egui::Context
             );
             ui.checkbox(&mut g.overlays, "fuse the visible segments");
             ui.checkbox(&mut g.png_frames, "also write PNG frames");
+            ui.checkbox(&mut g.labels, "label frames with the angle");
             let frames = (360.0 / g.step_deg).round();
             ui.label(format!("{frames} frames about the superior–inferior axis"));
             if ui

@@ -151,3 +151,35 @@ fn blending_mixes_grey_and_colour() {
     assert_eq!(rgb, vec![10, 10, 10, 250, 0, 0]);
     assert_eq!(blend_rgb(&[7], &[], &[], 0.5), vec![7, 7, 7]);
 }
+
+/// Each frame gets its angle in the top-left corner (text differs between
+/// frames, nothing outside the corner changes) and no overlay under it.
+#[test]
+fn frames_are_labelled_with_their_angle() {
+    let n = 96;
+    let mut f = FusedFrames {
+        size: n,
+        grey: vec![vec![128u8; n * n]; 3],
+        labels: vec![vec![1u16; n * n]; 3],
+        colours: vec![[255, 0, 0]],
+        opacity: 0.5,
+    };
+    let before = f.clone();
+    f.label_angles(30.0);
+    let corner = |g: &[u8]| -> Vec<u8> {
+        (0..20)
+            .flat_map(|y| g[y * n..y * n + 40].to_vec())
+            .collect()
+    };
+    for k in 0..3 {
+        assert!(
+            corner(&f.grey[k]).iter().any(|&v| v > 200),
+            "frame {k}: light text"
+        );
+        assert!(corner(&f.grey[k]).contains(&0), "frame {k}: dark box");
+        assert_eq!(f.labels[k][0], 0, "no overlay under the label");
+        assert_eq!(f.grey[k][n * n - 1], before.grey[k][n * n - 1]);
+        assert_eq!(f.labels[k][n * n - 1], 1);
+    }
+    assert_ne!(corner(&f.grey[0]), corner(&f.grey[1]), "0° and 30° differ");
+}
