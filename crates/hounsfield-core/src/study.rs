@@ -212,6 +212,28 @@ pub enum OpenSegError {
     /// Reading or placing a DICOM-SEG failed.
     #[error(transparent)]
     DicomSeg(#[from] dicom::seg::SegFileError),
+    /// Reading or placing an RTSTRUCT failed.
+    #[error(transparent)]
+    RtStruct(#[from] dicom::rtstruct::RtStructError),
+    /// The file is not readable DICOM.
+    #[error(transparent)]
+    Dicom(#[from] dicom::error::DicomError),
+    /// ROIs were chosen for a file that has none (only an RTSTRUCT has ROIs).
+    #[error("{path:?} is not an RTSTRUCT: ROIs can be chosen only from a structure set")]
+    NotAStructureSet {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+}
+
+/// A segmentation opened for a CT, with what was left out of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenedSegmentation {
+    /// The segments on the CT grid.
+    pub segmentation: Segmentation,
+    /// What was skipped (RTSTRUCT POINT/OPEN contours, contours beyond the
+    /// CT's slices), one line each; empty for label maps and SEGs.
+    pub notes: Vec<String>,
 }
 
 /// Whether a path names a label-map file (NIfTI or NRRD) by its extension.
@@ -226,17 +248,45 @@ pub fn is_label_map_file(path: &Path) -> bool {
 }
 
 /// Opens a segmentation for a CT: a NIfTI/NRRD label map (placed on the CT
-/// grid through its affine, nearest neighbour), or a DICOM-SEG placed on
+/// grid through its affine, nearest neighbour), a DICOM-SEG placed on
 /// `grid` (frames matched by referenced SOP instance, else by position; a
-/// SEG of another frame of reference or grid is refused). Without a grid a
-/// DICOM-SEG is matched by position on `geometry` alone.
+/// SEG of another frame of reference or grid is refused), or an RTSTRUCT
+/// rasterised on `grid` (every ROI; see [`open_segmentation_detailed`] to
+/// choose ROIs and see what was skipped). Without a grid a DICOM object is
+/// matched by position on `geometry` alone.
 pub fn open_segmentation(
     path: &Path,
     geometry: &Geometry,
     grid: Option<&ReferenceGrid>,
 ) -> Result<Segmentation, OpenSegError> {
+    let opened = open_segmentation_detailed(path, geometry, grid, None)?;
+    for note in &opened.notes {
+        tracing::info!(target: "hounsfield::seg", "{note}");
+    }
+    Ok(opened.segmentation)
+}
+
+/// [`open_segmentation`], with the ROIs of an RTSTRUCT chosen by name
+/// (`rois`, case-insensitive, in that order; refused for other files) and
+/// the notes of what was skipped.
+pub fn open_segmentation_detailed(
+    path: &Path,
+    geometry: &Geometry,
+    grid: Option<&ReferenceGrid>,
+    rois: Option<&[String]>,
+) -> Result<OpenedSegmentation, OpenSegError> {
+    let plain = |segmentation| OpenedSegmentation {
+        segmentation,
+        notes: Vec::new(),
+    };
+    let not_rt = || OpenSegError::NotAStructureSet {
+        path: path.to_owned(),
+    };
     if is_label_map_file(path) {
-        return open_label_map(path, geometry);
+        if rois.is_some() {
+            return Err(not_rt());
+        }
+        return open_label_map(path, geometry).map(plain);
     }
     let bare;
     let grid = if let Some(g) = grid {
@@ -248,8 +298,20 @@ pub fn open_segmentation(
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let header = dicom::header::read_header(path)?;
+    if header.kind == dicom::header::ObjectKind::RtStruct {
+        let rt = dicom::rtstruct::read_rtstruct(path)?;
+        let placed = dicom::rtstruct::place_rtstruct(&rt, grid, rois, &name)?;
+        return Ok(OpenedSegmentation {
+            segmentation: placed.segmentation,
+            notes: placed.notes,
+        });
+    }
+    if rois.is_some() {
+        return Err(not_rt());
+    }
     let obj = dicom::seg::read_seg(path)?;
-    Ok(dicom::seg::place_seg(&obj, grid, &name)?)
+    Ok(plain(dicom::seg::place_seg(&obj, grid, &name)?))
 }
 
 /// Reads a label-map file on its own grid: NRRD (`.nrrd`, `.nhdr`), else NIfTI.
@@ -291,6 +353,25 @@ pub fn write_dicom_seg(
         grid,
         metadata,
         &dicom::seg::SegWriteOptions::default(),
+    )?;
+    Ok(())
+}
+
+/// Writes `seg` as an RTSTRUCT (contours per slice, each referencing its CT
+/// image) for the series of `grid` (patient identifiers from `metadata` are
+/// not copied).
+pub fn write_rtstruct(
+    path: &Path,
+    seg: &Segmentation,
+    grid: &ReferenceGrid,
+    metadata: &SeriesMetadata,
+) -> Result<(), OpenSegError> {
+    dicom::rtstruct::write_rtstruct(
+        path,
+        seg,
+        grid,
+        metadata,
+        &dicom::rtstruct::RtStructWriteOptions::default(),
     )?;
     Ok(())
 }

@@ -14,12 +14,14 @@
 mod attrs;
 pub mod codec;
 pub(crate) mod convert;
+pub(crate) mod encode;
 pub mod error;
 pub mod header;
 pub mod load;
 pub mod meta;
 pub mod open;
 pub mod report;
+pub mod rtstruct;
 pub mod scan;
 pub mod seg;
 pub mod series;

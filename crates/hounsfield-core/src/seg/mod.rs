@@ -16,6 +16,7 @@
 //!   within a layer the later segment above the earlier one.
 
 pub mod colour;
+pub mod contour;
 pub mod place;
 pub mod stats;
 

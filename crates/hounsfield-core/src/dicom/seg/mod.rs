@@ -28,7 +28,6 @@
 //!   `PixelPaddingValue` are background, and a `SegmentSequence` entry numbered
 //!   0 (the background) is not a segment.
 
-mod encode;
 pub mod place;
 pub mod read;
 pub mod write;

@@ -25,10 +25,11 @@ use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use ndarray::Axis;
 
-use super::encode::{
-    code_item, cs, dcm_code, ds, ds_multi, item, lo, new_uid, now_date_time, seq, str_el,
-};
 use super::{ReferenceGrid, SegFileError};
+use crate::dicom::encode::{
+    Identity, code_item, cs, dcm_code, ds, ds_multi, identity_elements, item, lo, new_uid, seq,
+    str_el,
+};
 use crate::dicom::meta::SeriesMetadata;
 use crate::seg::colour::dicom_lab_from_rgb;
 use crate::seg::{Layer, Segment, Segmentation};
@@ -250,84 +251,25 @@ fn header_elements(
     rows: u16,
     cols: u16,
 ) -> Vec<DataElement<InMemDicomObject>> {
-    let mut out = identity_elements(metadata, opts, ids);
+    let mut out = identity_elements(
+        metadata,
+        &Identity {
+            sop_class: uids::SEGMENTATION_STORAGE,
+            modality: "SEG",
+            series_description: &opts.series_description,
+            series_number: opts.series_number,
+            include_identifiers: opts.include_identifiers,
+            study: &ids.study,
+            series: &ids.series,
+            instance: &ids.instance,
+            frame_of_reference: &ids.frame_of_reference,
+        },
+    );
+    out.push(str_el(tags::IMAGE_TYPE, VR::CS, "DERIVED\\PRIMARY"));
     out.extend(image_elements(opts, rows, cols));
     out.extend(geometry_elements(grid, ids));
     if let Some(series) = &grid.series_uid {
         out.push(referenced_series(grid, series));
-    }
-    out
-}
-
-/// Patient, study, series, equipment and instance identity.
-fn identity_elements(
-    metadata: &SeriesMetadata,
-    opts: &SegWriteOptions,
-    ids: &Ids,
-) -> Vec<DataElement<InMemDicomObject>> {
-    let (date, time) = now_date_time();
-    let identifier = |v: &Option<String>| {
-        if opts.include_identifiers {
-            v.clone().unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut out = vec![
-        str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
-        str_el(tags::IMAGE_TYPE, VR::CS, "DERIVED\\PRIMARY"),
-        str_el(tags::SOP_CLASS_UID, VR::UI, uids::SEGMENTATION_STORAGE),
-        str_el(tags::SOP_INSTANCE_UID, VR::UI, ids.instance.as_str()),
-        str_el(tags::STUDY_DATE, VR::DA, text(&metadata.study_date)),
-        str_el(tags::SERIES_DATE, VR::DA, date.as_str()),
-        str_el(tags::CONTENT_DATE, VR::DA, date.as_str()),
-        str_el(tags::STUDY_TIME, VR::TM, ""),
-        str_el(tags::SERIES_TIME, VR::TM, time.as_str()),
-        str_el(tags::CONTENT_TIME, VR::TM, time.as_str()),
-        str_el(tags::ACCESSION_NUMBER, VR::SH, ""),
-        str_el(tags::MODALITY, VR::CS, "SEG"),
-        str_el(tags::MANUFACTURER, VR::LO, "Hounsfield"),
-        str_el(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
-        str_el(
-            tags::STUDY_DESCRIPTION,
-            VR::LO,
-            lo(&text(&metadata.study_description)),
-        ),
-        str_el(
-            tags::SERIES_DESCRIPTION,
-            VR::LO,
-            lo(&opts.series_description),
-        ),
-        str_el(tags::MANUFACTURER_MODEL_NAME, VR::LO, "hounsfield"),
-        str_el(
-            tags::PATIENT_NAME,
-            VR::PN,
-            identifier(&metadata.patient_name),
-        ),
-        str_el(tags::PATIENT_ID, VR::LO, identifier(&metadata.patient_id)),
-        str_el(
-            tags::PATIENT_BIRTH_DATE,
-            VR::DA,
-            identifier(&metadata.patient_birth_date),
-        ),
-        str_el(tags::PATIENT_SEX, VR::CS, text(&metadata.patient_sex)),
-        str_el(tags::DEVICE_SERIAL_NUMBER, VR::LO, "0"),
-        str_el(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
-        str_el(tags::STUDY_INSTANCE_UID, VR::UI, ids.study.as_str()),
-        str_el(tags::SERIES_INSTANCE_UID, VR::UI, ids.series.as_str()),
-        str_el(tags::STUDY_ID, VR::SH, ""),
-        str_el(tags::SERIES_NUMBER, VR::IS, opts.series_number.to_string()),
-        str_el(tags::INSTANCE_NUMBER, VR::IS, "1"),
-        str_el(
-            tags::FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            ids.frame_of_reference.as_str(),
-        ),
-        str_el(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
-    ];
-    if let Some(age) = &metadata.patient_age {
-        out.push(str_el(tags::PATIENT_AGE, VR::AS, age.as_str()));
     }
     out
 }

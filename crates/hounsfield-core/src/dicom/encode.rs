@@ -1,4 +1,4 @@
-//! Small encoders of DICOM values for the SEG writer: elements, sequences,
+//! Small encoders of DICOM values for the SEG and RTSTRUCT writers: elements, sequences,
 //! items, LO/CS/DS text, codes (SNOMED CT where known), new UIDs and the
 //! current date and time.
 
@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
+
+use crate::dicom::meta::SeriesMetadata;
 use dicom_object::InMemDicomObject;
 
 /// SNOMED CT codes of common meanings (lower-case substring, code,
@@ -45,7 +47,7 @@ const SCT_CODES: [(&str, &str, &str); 22] = [
 
 /// A code sequence item for a meaning: SNOMED CT when known, else a local
 /// code (scheme `99HOUNSFIELD`, value from the meaning).
-pub(super) fn code_item(meaning: &str) -> InMemDicomObject {
+pub(crate) fn code_item(meaning: &str) -> InMemDicomObject {
     let lower = meaning.to_lowercase();
     let known = SCT_CODES.iter().find(|(k, _, _)| lower.contains(k));
     let (scheme, value, meaning) = if let Some(&(_, code, canonical)) = known {
@@ -77,7 +79,7 @@ pub(super) fn code_item(meaning: &str) -> InMemDicomObject {
 }
 
 /// A code item of the DCM scheme.
-pub(super) fn dcm_code(value: &str, meaning: &str) -> InMemDicomObject {
+pub(crate) fn dcm_code(value: &str, meaning: &str) -> InMemDicomObject {
     item(vec![
         str_el(tags::CODE_VALUE, VR::SH, value),
         str_el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "DCM"),
@@ -85,25 +87,25 @@ pub(super) fn dcm_code(value: &str, meaning: &str) -> InMemDicomObject {
     ])
 }
 
-pub(super) fn str_el(tag: Tag, vr: VR, v: impl Into<String>) -> DataElement<InMemDicomObject> {
+pub(crate) fn str_el(tag: Tag, vr: VR, v: impl Into<String>) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, vr, PrimitiveValue::from(v.into()))
 }
 
-pub(super) fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+pub(crate) fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, VR::SQ, dicom_core::value::DataSetSequence::from(items))
 }
 
-pub(super) fn item(elements: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
+pub(crate) fn item(elements: Vec<DataElement<InMemDicomObject>>) -> InMemDicomObject {
     InMemDicomObject::from_element_iter(elements)
 }
 
 /// A LO value: no backslash, at most 64 characters.
-pub(super) fn lo(s: &str) -> String {
+pub(crate) fn lo(s: &str) -> String {
     s.chars().filter(|&c| c != '\\').take(64).collect()
 }
 
 /// A CS value: upper case letters, digits, space and underscore, at most 16.
-pub(super) fn cs(s: &str) -> String {
+pub(crate) fn cs(s: &str) -> String {
     s.to_uppercase()
         .chars()
         .map(|c| {
@@ -117,11 +119,11 @@ pub(super) fn cs(s: &str) -> String {
         .collect()
 }
 
-pub(super) use crate::dicom::write::{ds, ds_multi};
+pub(crate) use crate::dicom::write::{ds, ds_multi};
 
 /// A new `2.25.<decimal>` UID from 128 random bits (std's randomly keyed
 /// hasher over the time, the process id and a counter).
-pub(super) fn new_uid() -> String {
+pub(crate) fn new_uid() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -140,7 +142,7 @@ pub(super) fn new_uid() -> String {
 }
 
 /// Today's date (`YYYYMMDD`) and time (`HHMMSS`), UTC.
-pub(super) fn now_date_time() -> (String, String) {
+pub(crate) fn now_date_time() -> (String, String) {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -160,4 +162,90 @@ pub(super) fn now_date_time() -> (String, String) {
         format!("{y:04}{m:02}{d:02}"),
         format!("{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60),
     )
+}
+
+/// Who and what a derived object (SEG, RTSTRUCT) is: the attributes
+/// [`identity_elements`] writes besides the CT's metadata.
+pub(crate) struct Identity<'a> {
+    /// `SOPClassUID`.
+    pub sop_class: &'a str,
+    /// `Modality`.
+    pub modality: &'a str,
+    /// `SeriesDescription`.
+    pub series_description: &'a str,
+    /// `SeriesNumber`.
+    pub series_number: u32,
+    /// Copy `PatientName`, `PatientID` and `PatientBirthDate` (else empty).
+    pub include_identifiers: bool,
+    /// `StudyInstanceUID`.
+    pub study: &'a str,
+    /// `SeriesInstanceUID`.
+    pub series: &'a str,
+    /// `SOPInstanceUID`.
+    pub instance: &'a str,
+    /// `FrameOfReferenceUID`.
+    pub frame_of_reference: &'a str,
+}
+
+/// Patient, study, series, equipment and instance identity.
+pub(crate) fn identity_elements(
+    metadata: &SeriesMetadata,
+    ids: &Identity<'_>,
+) -> Vec<DataElement<InMemDicomObject>> {
+    let (date, time) = now_date_time();
+    let identifier = |v: &Option<String>| {
+        if ids.include_identifiers {
+            v.clone().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut out = vec![
+        str_el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
+        str_el(tags::SOP_CLASS_UID, VR::UI, ids.sop_class),
+        str_el(tags::SOP_INSTANCE_UID, VR::UI, ids.instance),
+        str_el(tags::STUDY_DATE, VR::DA, text(&metadata.study_date)),
+        str_el(tags::SERIES_DATE, VR::DA, date.as_str()),
+        str_el(tags::CONTENT_DATE, VR::DA, date.as_str()),
+        str_el(tags::STUDY_TIME, VR::TM, ""),
+        str_el(tags::SERIES_TIME, VR::TM, time.as_str()),
+        str_el(tags::CONTENT_TIME, VR::TM, time.as_str()),
+        str_el(tags::ACCESSION_NUMBER, VR::SH, ""),
+        str_el(tags::MODALITY, VR::CS, ids.modality),
+        str_el(tags::MANUFACTURER, VR::LO, "Hounsfield"),
+        str_el(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
+        str_el(
+            tags::STUDY_DESCRIPTION,
+            VR::LO,
+            lo(&text(&metadata.study_description)),
+        ),
+        str_el(tags::SERIES_DESCRIPTION, VR::LO, lo(ids.series_description)),
+        str_el(tags::MANUFACTURER_MODEL_NAME, VR::LO, "hounsfield"),
+        str_el(
+            tags::PATIENT_NAME,
+            VR::PN,
+            identifier(&metadata.patient_name),
+        ),
+        str_el(tags::PATIENT_ID, VR::LO, identifier(&metadata.patient_id)),
+        str_el(
+            tags::PATIENT_BIRTH_DATE,
+            VR::DA,
+            identifier(&metadata.patient_birth_date),
+        ),
+        str_el(tags::PATIENT_SEX, VR::CS, text(&metadata.patient_sex)),
+        str_el(tags::DEVICE_SERIAL_NUMBER, VR::LO, "0"),
+        str_el(tags::SOFTWARE_VERSIONS, VR::LO, env!("CARGO_PKG_VERSION")),
+        str_el(tags::STUDY_INSTANCE_UID, VR::UI, ids.study),
+        str_el(tags::SERIES_INSTANCE_UID, VR::UI, ids.series),
+        str_el(tags::STUDY_ID, VR::SH, ""),
+        str_el(tags::SERIES_NUMBER, VR::IS, ids.series_number.to_string()),
+        str_el(tags::INSTANCE_NUMBER, VR::IS, "1"),
+        str_el(tags::FRAME_OF_REFERENCE_UID, VR::UI, ids.frame_of_reference),
+        str_el(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
+    ];
+    if let Some(age) = &metadata.patient_age {
+        out.push(str_el(tags::PATIENT_AGE, VR::AS, age.as_str()));
+    }
+    out
 }
