@@ -9,7 +9,7 @@ venv that scripts/references makes:
       defined in patient space (LPS mm) and from the CT's own HU:
         Sphere   ball of radius 40 mm
         Ring     a cylinder shell (outer 45 mm, inner 20 mm): a hole per slice
-        Islands  two discs per slice, 30 mm apart
+        Islands  two discs of radius 30 mm per slice, 70 mm apart
         Body     HU > -300 (a real outline; the lungs are holes in it)
         Air      HU < -400 inside the body's bounding box (lungs, airways: many
                  islands and holes)
@@ -93,8 +93,8 @@ def make(ct_dir, out, n_rois):
 
     def islands(ds):
         x, y, z = world_grid(ds)
-        a = (x - xc + 15) ** 2 + (y - yc - 60) ** 2 <= 12.0**2
-        b = (x - xc - 15) ** 2 + (y - yc - 60) ** 2 <= 12.0**2
+        a = (x - xc + 35) ** 2 + (y - yc - 60) ** 2 <= 30.0**2
+        b = (x - xc - 35) ** 2 + (y - yc - 60) ** 2 <= 30.0**2
         return (abs(z - zc + 30) <= 20) & (a | b)
 
     def body(ds):
@@ -134,6 +134,9 @@ def plastimatch(rs, ct_dir, out_dir):
             str(out_dir),
             "--prefix-format",
             "nrrd",
+            # Even-odd over all contours of a slice: a contour inside another
+            # is a hole (plastimatch's default ORs them, filling holes).
+            "--xor-contours",
         ],
         check=True,
         stdout=subprocess.DEVNULL,

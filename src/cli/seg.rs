@@ -1,12 +1,17 @@
-//! `hounsfield seg`: segmentations (DICOM-SEG, NIfTI and NRRD label maps).
+//! `hounsfield seg`: segmentations (DICOM-SEG, RTSTRUCT, NIfTI and NRRD
+//! label maps).
 //!
-//! - `seg info FILE`: what a SEG or label map holds (segments, frames,
-//!   references, grid), without a CT.
+//! - `seg info FILE`: what a SEG, structure set or label map holds
+//!   (segments or ROIs, frames or contours, references, grid), without a CT.
 //! - `seg stats SERIES SEG`: per-segment volume and HU statistics on the CT
 //!   (table, or CSV/JSON files).
-//! - `seg convert SERIES SEG --out labels.nii.gz|.nrrd|seg.dcm`: the
-//!   segmentation on the CT grid as a label map or a BINARY DICOM-SEG.
+//! - `seg convert SERIES SEG --out labels.nii.gz|.nrrd|seg.dcm [--format
+//!   rtstruct]`: the segmentation on the CT grid as a label map, a BINARY
+//!   DICOM-SEG or an RTSTRUCT.
 //! - `seg overlay SERIES SEG --out x.png`: a slice with the overlay.
+//!
+//! Every command that places a segmentation takes `--rois A,B` to choose
+//! the ROIs of an RTSTRUCT; contours it skips are listed on stderr.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,6 +22,7 @@ use clap::{Args, Subcommand};
 use super::montage::window_arg;
 use super::project::AxisArg;
 use super::{Loaded, SeriesInput, load_input};
+use crate::dicom::rtstruct::{RtStructObject, RtStructWriteOptions, read_rtstruct, write_rtstruct};
 use crate::dicom::seg::{SegObject, SegWriteOptions, SegmentationType, read_seg, write_seg};
 use crate::mpr::labels::OverlayStyle;
 use crate::mpr::{SlicePlane, ViewAxis};
@@ -59,8 +65,12 @@ pub struct SeriesAndSeg {
     /// The CT series.
     #[command(flatten)]
     pub source: SeriesInput,
-    /// The segmentation: DICOM-SEG, NIfTI or NRRD label map.
+    /// The segmentation: DICOM-SEG, RTSTRUCT, NIfTI or NRRD label map.
     pub seg: PathBuf,
+    /// Only these ROIs of an RTSTRUCT, comma-separated (e.g. `Lung_L,Lung_R`),
+    /// in this order.
+    #[arg(long, value_delimiter = ',')]
+    pub rois: Option<Vec<String>>,
 }
 
 /// Arguments of `seg stats`.
@@ -83,12 +93,30 @@ pub struct SegConvertArgs {
     /// Series and segmentation.
     #[command(flatten)]
     pub input: SeriesAndSeg,
-    /// Output: `.nii`, `.nii.gz`, `.nrrd` (label map) or `.dcm` (DICOM-SEG).
+    /// Output: `.nii`, `.nii.gz`, `.nrrd` (label map) or `.dcm` (DICOM-SEG,
+    /// or RTSTRUCT with `--format rtstruct`).
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Copy patient name and ID into a DICOM-SEG (default: left empty).
+    /// Output format (default: from the extension; `.dcm` is a DICOM-SEG).
+    #[arg(long, value_enum)]
+    pub format: Option<SegFormat>,
+    /// Copy patient name and ID into a DICOM-SEG or RTSTRUCT (default: left
+    /// empty).
     #[arg(long)]
     pub include_identifiers: bool,
+}
+
+/// What `seg convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SegFormat {
+    /// BINARY DICOM-SEG.
+    Seg,
+    /// RT Structure Set (planar contours).
+    Rtstruct,
+    /// NIfTI label map (`.nii` or `.nii.gz`).
+    Nifti,
+    /// NRRD label map.
+    Nrrd,
 }
 
 /// Arguments of `seg overlay`.
@@ -135,8 +163,17 @@ pub fn run_seg(a: &SegArgs) -> anyhow::Result<()> {
 fn load_both(input: &SeriesAndSeg) -> anyhow::Result<(Loaded, Segmentation)> {
     let l = load_input(&input.source)?;
     let t = Instant::now();
-    let seg = study::open_segmentation(&input.seg, &l.volume.geometry, Some(&l.grid))
-        .with_context(|| format!("cannot place {:?} on the series", input.seg))?;
+    let opened = study::open_segmentation_detailed(
+        &input.seg,
+        &l.volume.geometry,
+        Some(&l.grid),
+        input.rois.as_deref(),
+    )
+    .with_context(|| format!("cannot place {:?} on the series", input.seg))?;
+    for note in &opened.notes {
+        eprintln!("note: {note}");
+    }
+    let seg = opened.segmentation;
     if super::timing_enabled() {
         eprintln!("internal: seg_s={:.4}", t.elapsed().as_secs_f64());
     }
@@ -172,9 +209,59 @@ fn run_info(a: &SegInfoArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    let header = crate::dicom::header::read_header(&a.file)?;
+    if header.kind == crate::dicom::header::ObjectKind::RtStruct {
+        let rt = read_rtstruct(&a.file)?;
+        print!("{}", describe_rtstruct(&rt));
+        return Ok(());
+    }
     let obj = read_seg(&a.file)?;
     print!("{}", describe(&obj));
     Ok(())
+}
+
+/// A text description of a structure set (no patient identifiers).
+fn describe_rtstruct(rt: &RtStructObject) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(s, "RTSTRUCT {}", rt.path.display());
+    let _ = writeln!(
+        s,
+        "structure set {:?}, {} ROIs",
+        rt.label.as_deref().or(rt.name.as_deref()).unwrap_or(""),
+        rt.rois.len()
+    );
+    let _ = writeln!(
+        s,
+        "frame of reference {}",
+        rt.frame_of_reference_uid.as_deref().unwrap_or("(none)")
+    );
+    for uid in &rt.referenced_series_uids {
+        let _ = writeln!(s, "references series {uid}");
+    }
+    let _ = writeln!(
+        s,
+        "{:>4}  {:<28} {:<14} {:>8} {:>6} {:>9} colour",
+        "no", "name", "type", "contours", "other", "points"
+    );
+    for r in &rt.rois {
+        let (closed, other) = r.contour_counts();
+        let colour = r.colour_rgb.map_or_else(
+            || "-".to_owned(),
+            |[red, g, b]| format!("#{red:02x}{g:02x}{b:02x}"),
+        );
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<28} {:<14} {:>8} {:>6} {:>9} {colour}",
+            r.number,
+            truncate(&r.name, 28),
+            truncate(r.interpreted_type.as_deref().unwrap_or(""), 14),
+            closed,
+            other,
+            r.point_count()
+        );
+    }
+    s
 }
 
 /// A text description of a SEG object (no patient identifiers).
@@ -294,34 +381,74 @@ fn write_text(p: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn run_convert(a: &SegConvertArgs) -> anyhow::Result<()> {
+    let format = match a.format {
+        Some(f) => f,
+        None => {
+            let name = a.out.to_string_lossy().to_lowercase();
+            if name.ends_with(".dcm") {
+                SegFormat::Seg
+            } else if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
+                SegFormat::Nrrd
+            } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+                SegFormat::Nifti
+            } else {
+                bail!(
+                    "cannot tell the format of {:?}: use .dcm, .nii, .nii.gz or .nrrd, or --format",
+                    a.out
+                );
+            }
+        }
+    };
     let (l, seg) = load_both(&a.input)?;
-    if a.out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("dcm"))
-    {
-        let options = SegWriteOptions {
-            include_identifiers: a.include_identifiers,
-            ..SegWriteOptions::default()
-        };
-        let metadata = l.metadata.clone().unwrap_or_default();
-        let written = write_seg(&a.out, &seg, &l.grid, &metadata, &options)?;
-        eprintln!(
-            "wrote {}: DICOM-SEG, {} segments, {} frames",
-            a.out.display(),
-            seg.segments.len(),
-            written.frames
-        );
-    } else {
-        let vol = seg.label_volume()?;
-        crate::io::write_volume_file(&a.out, &vol)?;
-        eprintln!(
-            "wrote {}: label map {}×{}×{}, {} segments",
-            a.out.display(),
-            vol.geometry.dims[2],
-            vol.geometry.dims[1],
-            vol.geometry.dims[0],
-            seg.segments.len()
-        );
+    let metadata = l.metadata.clone().unwrap_or_default();
+    match format {
+        SegFormat::Seg => {
+            let options = SegWriteOptions {
+                include_identifiers: a.include_identifiers,
+                ..SegWriteOptions::default()
+            };
+            let written = write_seg(&a.out, &seg, &l.grid, &metadata, &options)?;
+            eprintln!(
+                "wrote {}: DICOM-SEG, {} segments, {} frames",
+                a.out.display(),
+                seg.segments.len(),
+                written.frames
+            );
+        }
+        SegFormat::Rtstruct => {
+            let options = RtStructWriteOptions {
+                include_identifiers: a.include_identifiers,
+                ..RtStructWriteOptions::default()
+            };
+            let t = Instant::now();
+            let written = write_rtstruct(&a.out, &seg, &l.grid, &metadata, &options)?;
+            if super::timing_enabled() {
+                eprintln!("internal: write_s={:.4}", t.elapsed().as_secs_f64());
+            }
+            eprintln!(
+                "wrote {}: RTSTRUCT, {} ROIs, {} contours, {} points",
+                a.out.display(),
+                seg.segments.len(),
+                written.contours,
+                written.points
+            );
+        }
+        SegFormat::Nifti | SegFormat::Nrrd => {
+            let vol = seg.label_volume()?;
+            if format == SegFormat::Nrrd {
+                crate::io::nrrd::write_nrrd(&a.out, &vol, true)?;
+            } else {
+                crate::io::nifti::write_nifti(&a.out, &vol)?;
+            }
+            eprintln!(
+                "wrote {}: label map {}×{}×{}, {} segments",
+                a.out.display(),
+                vol.geometry.dims[2],
+                vol.geometry.dims[1],
+                vol.geometry.dims[0],
+                seg.segments.len()
+            );
+        }
     }
     Ok(())
 }

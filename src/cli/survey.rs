@@ -330,5 +330,29 @@ pub fn sections(s: &Survey) -> String {
             .ok();
         }
     }
+    if !s.structure_sets.is_empty() {
+        out.push_str("Structure sets:\n");
+        for set in &s.structure_sets {
+            let series = set.series_row.map_or_else(
+                || "series not scanned".to_owned(),
+                |i| format!("series #{i}"),
+            );
+            match &set.error {
+                Some(e) => writeln!(out, "  {}: {}", cut(&set.path, 60), cut(e, 120)).ok(),
+                None => writeln!(
+                    out,
+                    "  {} ({series}): {} ROIs: {}",
+                    cut(&set.path, 60),
+                    set.roi_names.len(),
+                    set.roi_names
+                        .iter()
+                        .map(|n| cut(n, 32))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+                .ok(),
+            };
+        }
+    }
     out
 }

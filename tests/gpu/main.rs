@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod editing;
 mod render;
 mod ui;
 mod window_smoke;

@@ -19,6 +19,7 @@ mod phantom_series;
 mod projection;
 mod real_data;
 mod register;
+mod rtstruct;
 mod seg_dicom;
 mod seg_overlay;
 mod survey;

@@ -9,8 +9,13 @@
 //!   over all of them together: a pixel is set when a ray from its centre
 //!   crosses the polygons' edges an odd number of times, so a contour inside
 //!   another is a hole and two contours of one slice are two islands (as
-//!   plastimatch and rt-utils read RTSTRUCTs). Edges are half-open in `y`
-//!   and a centre exactly on a left edge is inside, on a right edge outside.
+//!   plastimatch and rt-utils read RTSTRUCTs). A centre exactly on an edge
+//!   follows plastimatch's scan converter: edges are half-open in `y` (a
+//!   row on a polygon's lowest `y` is in, on its highest out) and a centre
+//!   on a left edge is outside, on a right edge inside. Such ties are the
+//!   rule, not the exception, in files whose vertices are pixel centres
+//!   (rt-utils writes those), so the convention decides which boundary
+//!   pixels they keep.
 //! - [`trace_contours`] turns a binary plane into closed polygons: marching
 //!   squares at the voxel-boundary level (the 0.5 iso-line between
 //!   foreground and background centres), one polygon per boundary, holes as
@@ -43,7 +48,8 @@ pub fn fill_even_odd(polygons: &[Polygon], rows: usize, cols: usize) -> Vec<bool
         for (k, &a) in poly.iter().enumerate() {
             let b = poly[(k + 1) % poly.len()];
             let (lo, hi) = if a[1] <= b[1] { (a, b) } else { (b, a) };
-            if lo[1] == hi[1] {
+            // A horizontal edge crosses no row centre line (exact: any slope is fine).
+            if lo[1].total_cmp(&hi[1]).is_eq() {
                 continue;
             }
             // Rows r with lo.y <= r < hi.y.
@@ -64,9 +70,9 @@ pub fn fill_even_odd(polygons: &[Polygon], rows: usize, cols: usize) -> Vec<bool
     for (r, xs) in crossings.iter_mut().enumerate() {
         xs.sort_by(f64::total_cmp);
         for pair in xs.chunks_exact(2) {
-            // Columns c with x0 <= c < x1.
-            let c0 = pair[0].ceil().clamp(0.0, max_col) as usize;
-            let c1 = pair[1].ceil().clamp(0.0, max_col) as usize;
+            // Columns c with x0 < c <= x1.
+            let c0 = (pair[0].floor() + 1.0).clamp(0.0, max_col) as usize;
+            let c1 = (pair[1].floor() + 1.0).clamp(0.0, max_col) as usize;
             if c0 < c1 {
                 out[r * cols + c0..r * cols + c1].fill(true);
             }
@@ -245,7 +251,7 @@ mod tests {
     #[test]
     fn a_triangle_is_filled_as_point_in_polygon_says() {
         let tri = vec![[0.2, 0.1], [9.7, 2.3], [3.1, 8.8]];
-        let m = fill_even_odd(&[tri.clone()], 10, 10);
+        let m = fill_even_odd(std::slice::from_ref(&tri), 10, 10);
         for r in 0..10 {
             for c in 0..10 {
                 let (x, y) = (c as f64, r as f64);
@@ -254,7 +260,7 @@ mod tests {
                     let (a, b) = (tri[k], tri[(k + 1) % 3]);
                     if (a[1] <= y) != (b[1] <= y) {
                         let xc = a[0] + (y - a[1]) * (b[0] - a[0]) / (b[1] - a[1]);
-                        if x >= xc {
+                        if x > xc {
                             inside = !inside;
                         }
                     }
@@ -308,7 +314,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                state % 3 == 0
+                state.is_multiple_of(3)
             });
             assert_eq!(round_trip(&p), p.iter().copied().collect::<Vec<_>>());
         }

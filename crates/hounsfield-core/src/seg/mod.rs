@@ -6,6 +6,7 @@
 //! ([`place`]) and per-segment statistics ([`stats`]). Readers and writers of
 //! files live elsewhere (`dicom` for DICOM-SEG, `io` for NIfTI/NRRD); this
 //! module imports only `volume`, `io` types, ndarray, glam and rayon.
+//! Editing with undo is [`edit`] (which also imports `mpr::ViewAxis`, `morph`).
 //!
 //! # Conventions
 //! - A [`Segmentation`] lives on one [`Geometry`], normally the loaded CT's:
@@ -17,6 +18,7 @@
 
 pub mod colour;
 pub mod contour;
+pub mod edit;
 pub mod place;
 pub mod stats;
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use super::{Survey, SurveyRow};
 
 /// The CSV header, in column order.
-pub const COLUMNS: [&str; 43] = [
+pub const COLUMNS: [&str; 44] = [
     "index",
     "folder",
     "series_uid",
@@ -50,6 +50,7 @@ pub const COLUMNS: [&str; 43] = [
     "identifying",
     "shifted",
     "shift_hu",
+    "roi_names",
     "inconsistent_fields",
     "flagged",
 ];
@@ -121,6 +122,7 @@ fn fields(r: &SurveyRow, inconsistent: &str) -> Vec<String> {
         r.identifying.to_string(),
         r.shifted.to_string(),
         num1(r.shift_hu),
+        r.roi_names.join(";"),
         inconsistent.to_owned(),
         (r.flagged() || !inconsistent.is_empty()).to_string(),
     ]

@@ -3,8 +3,9 @@
 //! consistency section naming every field that differs across series, and
 //! optional per-series HU histograms with a shifted-distribution flag.
 //!
-//! Pure over a [`ScanReport`] (headers only); only the optional histograms
-//! decode pixels (through [`crate::dicom::load_info`]), one series at a time
+//! Pure over a [`ScanReport`] (headers only), except that the structure
+//! sets (RTSTRUCT objects) of the scan are read for their ROI names, and the
+//! optional histograms decode pixels (through [`crate::dicom::load_info`]), one series at a time
 //! so that memory stays bounded by the largest series (each decode is itself
 //! parallel). Nothing here prints; the CLI (`hounsfield survey`) does.
 //! Row order is the scan order (folder, series number, key), so the output
@@ -148,6 +149,28 @@ pub struct SurveyRow {
     pub shifted: bool,
     /// Median quartile offset from the other series (HU), when computed.
     pub shift_hu: Option<f64>,
+    /// ROI names of the structure sets that reference this series, in
+    /// structure-set order (several structure sets one after the other).
+    pub roi_names: Vec<String>,
+}
+
+/// One RTSTRUCT of the scan: its ROI names, as the coursework listed them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StructureSetRow {
+    /// The file.
+    pub path: String,
+    /// `StructureSetLabel`, if any.
+    pub label: Option<String>,
+    /// The image series it references.
+    pub referenced_series_uids: Vec<String>,
+    /// Index of the survey row of the series it references, if scanned.
+    pub series_row: Option<usize>,
+    /// ROI names in file order.
+    pub roi_names: Vec<String>,
+    /// Closed contours per ROI, in the same order.
+    pub contours: Vec<usize>,
+    /// Why it could not be read.
+    pub error: Option<String>,
 }
 
 impl SurveyRow {
@@ -177,6 +200,8 @@ pub struct Survey {
     pub inconsistencies: Vec<Inconsistency>,
     /// Winsorised histograms `(row index, histogram)` on a common grid.
     pub histograms: Vec<(usize, Histogram)>,
+    /// The structure sets of the scan, in scan order.
+    pub structure_sets: Vec<StructureSetRow>,
     /// The parameters used.
     pub params: SurveyParams,
 }
@@ -256,7 +281,45 @@ pub fn row_from_series(index: usize, s: &SeriesInfo) -> SurveyRow {
         histogram_note: None,
         shifted: false,
         shift_hu: None,
+        roi_names: Vec::new(),
     }
+}
+
+/// The structure sets of a scan with their ROI names (each file read in
+/// full; an unreadable one gets its error). `rows` gives the series rows
+/// they are matched to by SeriesInstanceUID.
+pub fn structure_sets(report: &ScanReport, rows: &[SurveyRow]) -> Vec<StructureSetRow> {
+    use rayon::prelude::*;
+    report
+        .objects
+        .par_iter()
+        .filter(|o| o.kind == crate::dicom::header::ObjectKind::RtStruct)
+        .map(|o| {
+            let path = o.path.display().to_string();
+            match crate::dicom::rtstruct::read_rtstruct(&o.path) {
+                Ok(rt) => StructureSetRow {
+                    path,
+                    label: rt.label.clone(),
+                    series_row: rows
+                        .iter()
+                        .position(|r| rt.referenced_series_uids.contains(&r.series_uid)),
+                    referenced_series_uids: rt.referenced_series_uids.clone(),
+                    roi_names: rt.rois.iter().map(|r| r.name.clone()).collect(),
+                    contours: rt.rois.iter().map(|r| r.contour_counts().0).collect(),
+                    error: None,
+                },
+                Err(e) => StructureSetRow {
+                    path,
+                    label: None,
+                    referenced_series_uids: Vec::new(),
+                    series_row: None,
+                    roi_names: Vec::new(),
+                    contours: Vec::new(),
+                    error: Some(e.to_string()),
+                },
+            }
+        })
+        .collect()
 }
 
 /// Survey every image series of `report` (see the module doc).
@@ -308,11 +371,18 @@ pub fn survey_with_progress(
             row.shifted = shift.shifted;
         }
     }
+    let structure_sets = structure_sets(report, &rows);
+    for set in &structure_sets {
+        if let Some(i) = set.series_row {
+            rows[i].roi_names.extend(set.roi_names.iter().cloned());
+        }
+    }
     let inconsistencies = inconsistencies(&rows);
     Survey {
         rows,
         inconsistencies,
         histograms,
+        structure_sets,
         params: *params,
     }
 }

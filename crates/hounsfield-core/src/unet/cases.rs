@@ -7,7 +7,8 @@
 //! |---|---|---|
 //! | `case` | yes | patient (or case) id; rows with the same id stay on one side of the split |
 //! | `series` | yes | DICOM folder, file or DICOMDIR, or a NIfTI/NRRD volume, relative to the CSV |
-//! | `label` | yes | DICOM-SEG, NIfTI or NRRD label map (e.g. written by `segment lungs`), relative to the CSV |
+//! | `label` | yes | DICOM-SEG, RTSTRUCT, NIfTI or NRRD label map (e.g. written by `segment lungs`), relative to the CSV |
+//! | `rois` | no | for an RTSTRUCT label: the ROI names that are lung, `;`-separated (e.g. `Lung_L;Lung_R`); empty = every ROI |
 //! | `sex` (or `stratum`) | no | stratum of the split; empty = the series' PatientSex, if any |
 //! | `lung_labels` | no | label values that are lung, space-separated (e.g. `2 3`); empty = every non-zero label |
 //! | `select` | no | which series of `series` (SeriesInstanceUID prefix, SeriesNumber or `#N`) |
@@ -33,8 +34,10 @@ pub struct CaseRow {
     pub series: PathBuf,
     /// Series selector within `series`.
     pub select: Option<String>,
-    /// The label: DICOM-SEG, NIfTI or NRRD.
+    /// The label: DICOM-SEG, RTSTRUCT, NIfTI or NRRD.
     pub label: PathBuf,
+    /// ROI names of an RTSTRUCT label to use (`None`: every ROI).
+    pub rois: Option<Vec<String>>,
     /// Stratum for the split (from the CSV; filled from PatientSex on load when empty).
     pub stratum: Option<String>,
     /// Label values counted as lung (`None`: every non-zero value).
@@ -68,6 +71,7 @@ pub fn parse_cases(text: &str, base: &Path) -> Result<Vec<CaseRow>, UnetRunError
     let stratum_col = column("sex").or_else(|| column("stratum"));
     let lung_col = column("lung_labels");
     let select_col = column("select");
+    let rois_col = column("rois");
     let mut rows = Vec::new();
     for (line, text) in lines {
         let fields: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -100,6 +104,12 @@ pub fn parse_cases(text: &str, base: &Path) -> Result<Vec<CaseRow>, UnetRunError
             series: base.join(required(series_col, "series")?),
             select: field(select_col).map(str::to_owned),
             label: base.join(required(label_col, "label")?),
+            rois: field(rois_col).map(|f| {
+                f.split(';')
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            }),
             stratum: field(stratum_col).map(str::to_ascii_uppercase),
             lung_labels,
         });
@@ -154,7 +164,13 @@ pub fn load_series(
 /// Loads a case: the series, and its label placed on the CT grid, reduced to lung / not lung.
 pub fn load_case(row: &CaseRow) -> Result<LoadedCase, UnetRunError> {
     let (volume, grid, sex) = load_series(&row.series, row.select.as_deref())?;
-    let seg = crate::study::open_segmentation(&row.label, &volume.geometry, Some(&grid))?;
+    let seg = crate::study::open_segmentation_detailed(
+        &row.label,
+        &volume.geometry,
+        Some(&grid),
+        row.rois.as_deref(),
+    )?
+    .segmentation;
     let labels = seg.to_label_map();
     let lung = labels.mapv(|v| {
         u8::from(match &row.lung_labels {
@@ -198,6 +214,16 @@ phantom1,phantom1,phantom1-labels.nii.gz,,2 3
         assert_eq!(rows[1].lung_labels, Some(vec![2, 3]));
         let reordered = parse_cases("label,case,series\nl.nrrd,a,s\n", Path::new("")).unwrap();
         assert_eq!(reordered[0].case, "a");
+        assert_eq!(reordered[0].rois, None);
+        let rt = parse_cases(
+            "case,series,label,rois\nc,ct,rs.dcm, Lung_L ; Lung_R\n",
+            Path::new(""),
+        )
+        .unwrap();
+        assert_eq!(
+            rt[0].rois,
+            Some(vec!["Lung_L".to_owned(), "Lung_R".to_owned()])
+        );
         assert_eq!(reordered[0].label, Path::new("l.nrrd"));
     }
 

@@ -212,6 +212,7 @@ impl App {
         }
         s.segmentation = Some(Arc::new(done.seg));
         s.seg_stats = done.stats;
+        self.editing.reset();
         self.analysis.comparison = done.comparison;
         self.state.overlay = crate::mpr::labels::OverlayStyle::default();
         self.state.show_labels = true;

@@ -7,8 +7,6 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use glam::DVec3;
-
 use super::analysis::Analysis;
 use super::command::{Command, DisplayEdit, ToolWindow};
 use super::context::{JobStatus, Scan, ViewerContext};
@@ -105,6 +103,8 @@ pub struct App {
     pub scene3d: super::view3d::Scene3d,
     /// Exports: montage, rotating MIP, surface mesh, file writes.
     pub exports: Exports,
+    /// Segmentation editing: tools, history, unsaved edits.
+    pub editing: super::editing::Editing,
     /// The registration window and its job.
     pub registration: super::registration::RegistrationUi,
     /// Commands sent while drawing, applied before the next frame.
@@ -136,6 +136,7 @@ impl App {
             survey: SurveyPanel::default(),
             scene3d: super::view3d::Scene3d::default(),
             exports: Exports::default(),
+            editing: super::editing::Editing::default(),
             registration: super::registration::RegistrationUi::default(),
             commands: RefCell::new(Vec::new()),
             picker,
@@ -190,6 +191,7 @@ impl App {
         }
         self.views.caches = Default::default();
         self.tags = TagBrowser::default();
+        self.editing.reset();
         self.study = Some(s);
     }
 
@@ -232,7 +234,24 @@ impl App {
     /// The command handler: the one place that changes the study, the scan
     /// and the display state.
     fn apply(&mut self, c: Command) {
+        let Some(c) = self.guard_edits(c) else {
+            return;
+        };
         match c {
+            Command::Edit(e) => self.apply_edit(e),
+            Command::ConfirmEdits(discard) => {
+                if let Some(c) = self.editing.confirm.take()
+                    && discard
+                {
+                    self.editing.saved();
+                    self.apply(c);
+                }
+            }
+            Command::Quit => {
+                if let Some(ctx) = &self.shell.repaint {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
             Command::OpenPath(p) => self.start_scan(p),
             Command::PickFolder => {
                 if let Some(p) = self.picker.pick_folder() {
@@ -311,7 +330,8 @@ impl App {
             | Command::CloseSegmentation
             | Command::ExportSegStats(_)
             | Command::ExportLabels(_)
-            | Command::ExportDicomSeg(_) => self.apply_seg_command(c),
+            | Command::ExportDicomSeg(_)
+            | Command::ExportRtStruct(_) => self.apply_seg_command(c),
             Command::PickMovingSeries
             | Command::Register
             | Command::SaveTransform(_)
@@ -354,6 +374,7 @@ impl App {
             self.scene3d.job.cancel_all();
             self.registration.job.cancel_all();
             self.exports.cancel_all();
+            self.editing.stats_job.cancel_all();
             return;
         };
         self.loading.scan_job.cancel(id);
@@ -364,6 +385,7 @@ impl App {
         self.scene3d.job.cancel(id);
         self.registration.job.cancel(id);
         self.exports.cancel(id);
+        self.editing.stats_job.cancel(id);
     }
 
     /// Every running job, loading first.
@@ -377,6 +399,7 @@ impl App {
         self.scene3d.job.statuses(&mut out);
         self.survey.job.statuses(&mut out);
         self.exports.statuses(&mut out);
+        self.editing.stats_job.statuses(&mut out);
         out
     }
 
@@ -388,32 +411,13 @@ impl App {
             || self.registration.job.is_busy()
             || self.scene3d.job.is_busy()
             || self.exports.is_busy()
+            || self.editing.stats_job.is_busy()
     }
 
     /// Whether a series is still being scanned or loaded (the study shown
     /// may be its first-slice preview).
     pub fn is_loading(&self) -> bool {
         self.loading.is_busy()
-    }
-
-    fn clamp_to_volume(&self, p: DVec3) -> DVec3 {
-        let Some(s) = &self.study else { return p };
-        let g = &s.volume.geometry;
-        let v = g.voxel_of_world(p);
-        let max = DVec3::new(
-            (g.dims[2] - 1) as f64,
-            (g.dims[1] - 1) as f64,
-            (g.dims[0] - 1) as f64,
-        );
-        g.world_of_voxel(v.clamp(DVec3::ZERO, max))
-    }
-
-    fn scroll(&mut self, axis: ViewAxis, n: i32) {
-        let Some(s) = &self.study else { return };
-        let step = mpr::slice_step_mm(&s.volume.geometry, axis);
-        let p = self.state.crosshair_mm + axis.scroll_dir() * step * f64::from(n);
-        self.state.crosshair_mm = self.clamp_to_volume(p);
-        self.state.active = axis;
     }
 
     fn save_view(&mut self, axis: ViewAxis, path: &std::path::Path) {
@@ -465,34 +469,6 @@ impl App {
     /// sagittal).
     pub fn view_rects(&self) -> [egui::Rect; 3] {
         self.views.rects
-    }
-
-    fn keyboard(&mut self, ctx: &egui::Context) {
-        let axis = self.state.active;
-        let (up, down, pgup, pgdn, esc, reset) = ctx.input(|i| {
-            (
-                i.key_pressed(egui::Key::ArrowUp) || i.key_pressed(egui::Key::ArrowRight),
-                i.key_pressed(egui::Key::ArrowDown) || i.key_pressed(egui::Key::ArrowLeft),
-                i.key_pressed(egui::Key::PageUp),
-                i.key_pressed(egui::Key::PageDown),
-                i.key_pressed(egui::Key::Escape),
-                i.key_pressed(egui::Key::Home),
-            )
-        });
-        if ctx.egui_wants_keyboard_input() {
-            return;
-        }
-        for (pressed, n) in [(up, 1), (down, -1), (pgup, 10), (pgdn, -10)] {
-            if pressed {
-                self.push(Command::ScrollSlice(axis, n));
-            }
-        }
-        if esc {
-            self.state.maximized = None;
-        }
-        if reset {
-            self.push(Command::Reset);
-        }
     }
 
     fn screenshot_flow(&mut self, ctx: &egui::Context) {
@@ -564,7 +540,13 @@ impl App {
             self.push(Command::OpenPath(p));
         }
         self.keyboard(ctx);
+        if ctx.input(|i| i.viewport().close_requested()) && self.editing.unsaved() {
+            // Closing the window would drop the edits: ask first.
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.editing.confirm = Some(Command::Quit);
+        }
         self.apply_commands();
+        self.poll_edit_stats();
         self.poll_jobs();
         self.poll_tasks();
         self.poll_survey();
@@ -585,8 +567,10 @@ impl App {
             &self.state,
             self.scan.as_ref(),
             &jobs,
+            self.editing.view(),
             &self.commands,
         );
+        super::editing::confirm_window(&ctx, self.editing.confirm.as_ref(), &egui_ctx);
         super::survey_panel::window(&mut self.survey, &ctx, &egui_ctx);
         super::animation::window(&mut self.exports.gif, &ctx, &egui_ctx);
         super::registration::window(&mut self.registration, &ctx, &egui_ctx);
@@ -606,6 +590,7 @@ impl App {
                     super::exports::montage_row(&mut self.exports, &ctx, ui);
                     ui.separator();
                     super::seg_panel::section(&ctx, &self.analysis, ui);
+                    super::editing::section(&ctx, &mut self.editing, ui);
                     ui.separator();
                     panels::study_info(&ctx, ui);
                     self.tags.show(&ctx, ui);

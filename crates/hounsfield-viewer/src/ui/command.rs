@@ -74,7 +74,7 @@ pub enum Command {
     ExportMontage(PathBuf),
     /// Save a view as PNG.
     SaveView(ViewAxis, PathBuf),
-    /// Ask for a segmentation file (DICOM-SEG, NIfTI, NRRD), then open it.
+    /// Ask for a segmentation file (DICOM-SEG, RTSTRUCT, NIfTI, NRRD), then open it.
     PickSegmentation,
     /// Open a segmentation for the current study (background job).
     OpenSegmentation(PathBuf),
@@ -86,6 +86,8 @@ pub enum Command {
     ExportLabels(PathBuf),
     /// Write the segmentation as a BINARY DICOM-SEG referencing the series.
     ExportDicomSeg(PathBuf),
+    /// Write the segmentation as an RTSTRUCT (contours) referencing the series.
+    ExportRtStruct(PathBuf),
     /// Write the rotating MIP GIF (background task).
     ExportRotatingMip(PathBuf),
     /// Mesh and write a surface (background task).
@@ -98,6 +100,13 @@ pub enum Command {
     Toggle3d,
     /// Mesh the bone surface and visible segments for the 3D cell (task).
     MeshSurfaces,
+    /// Edit the segmentation (tools, strokes, undo/redo, segments).
+    Edit(super::editing::EditCommand),
+    /// Answer to "unsaved edits": discard them and go on (true), or keep
+    /// them and drop the waiting command (false).
+    ConfirmEdits(bool),
+    /// Close the window (asks first when edits are unsaved).
+    Quit,
 }
 
 /// One display setting changed by a widget.
@@ -140,8 +149,12 @@ pub enum SaveTarget {
     },
     /// The label map (NIfTI).
     Labels,
+    /// The label map (NRRD).
+    LabelsNrrd,
     /// The segmentation as DICOM-SEG.
     DicomSeg,
+    /// The segmentation as RTSTRUCT.
+    RtStruct,
     /// The rotating MIP GIF.
     RotatingMip,
     /// The surface mesh in this format ("stl", "ply", "obj").
@@ -163,7 +176,9 @@ impl SaveTarget {
             Self::SegStats { json: false } => ("segments.csv".into(), "csv"),
             Self::SegStats { json: true } => ("segments.json".into(), "json"),
             Self::Labels => ("labels.nii.gz".into(), "gz"),
+            Self::LabelsNrrd => ("labels.nrrd".into(), "nrrd"),
             Self::DicomSeg => ("segmentation.dcm".into(), "dcm"),
+            Self::RtStruct => ("rtstruct.dcm".into(), "dcm"),
             Self::RotatingMip => ("rotating_mip.gif".into(), "gif"),
             Self::Mesh(format) => (format!("surface.{format}"), format),
             Self::Transform => ("transform.json".into(), "json"),
@@ -181,8 +196,9 @@ impl SaveTarget {
             Self::View(axis) => Command::SaveView(axis, path),
             Self::Montage => Command::ExportMontage(path),
             Self::SegStats { .. } => Command::ExportSegStats(path),
-            Self::Labels => Command::ExportLabels(path),
+            Self::Labels | Self::LabelsNrrd => Command::ExportLabels(path),
             Self::DicomSeg => Command::ExportDicomSeg(path),
+            Self::RtStruct => Command::ExportRtStruct(path),
             Self::RotatingMip => Command::ExportRotatingMip(path),
             Self::Mesh(_) => Command::ExportMesh(path),
             Self::Transform => Command::SaveTransform(path),

@@ -52,6 +52,8 @@ pub struct ViewerContext<'a> {
     pub scan: Option<&'a Scan>,
     /// Every running job.
     pub jobs: &'a [JobStatus],
+    /// The editing tool, active segment and history sizes.
+    pub edit: super::editing::EditView,
     commands: &'a RefCell<Vec<Command>>,
 }
 
@@ -62,6 +64,7 @@ impl<'a> ViewerContext<'a> {
         state: &'a ViewerState,
         scan: Option<&'a Scan>,
         jobs: &'a [JobStatus],
+        edit: super::editing::EditView,
         commands: &'a RefCell<Vec<Command>>,
     ) -> Self {
         Self {
@@ -69,6 +72,7 @@ impl<'a> ViewerContext<'a> {
             state,
             scan,
             jobs,
+            edit,
             commands,
         }
     }

@@ -49,14 +49,19 @@ impl Loading {
     }
 }
 
-/// Segmentation files near the scanned path and its series: SEG objects of
-/// the scan, and label maps (NIfTI, NRRD) in the scanned folder, each
+/// Segmentation files near the scanned path and its series: SEG and
+/// RTSTRUCT objects of the scan, and label maps (NIfTI, NRRD) in the scanned folder, each
 /// series' folder and its parent (at most 20 folders, 200 files).
 fn seg_candidates(root: &Path, report: &ScanReport) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = report
         .objects
         .iter()
-        .filter(|o| o.kind == crate::dicom::ObjectKind::Segmentation)
+        .filter(|o| {
+            matches!(
+                o.kind,
+                crate::dicom::ObjectKind::Segmentation | crate::dicom::ObjectKind::RtStruct
+            )
+        })
         .map(|o| o.path.clone())
         .collect();
     let mut dirs: Vec<PathBuf> = Vec::new();

@@ -17,8 +17,9 @@ use crate::seg::Segmentation;
 use crate::seg::stats::{self, SegmentStats};
 use crate::study;
 
-/// A segmentation file placed on the study's grid, with its statistics.
-pub type OpenedSegmentation = (Segmentation, Vec<SegmentStats>);
+/// A segmentation file placed on the study's grid, with its statistics and
+/// the notes of what was skipped (an RTSTRUCT's POINT contours, …).
+pub type OpenedSegmentation = (Segmentation, Vec<SegmentStats>, Vec<String>);
 
 /// Opening segmentation files: the job placing one on the study's grid.
 #[derive(Default)]
@@ -36,7 +37,7 @@ impl App {
         match c {
             Command::PickSegmentation => {
                 if let Some(p) = self.picker.pick_file(
-                    "Open a segmentation (DICOM-SEG, NIfTI, NRRD)",
+                    "Open a segmentation (DICOM-SEG, RTSTRUCT, NIfTI, NRRD)",
                     &SEG_EXTENSIONS,
                 ) {
                     self.open_segmentation(p);
@@ -48,10 +49,12 @@ impl App {
                     s.segmentation = None;
                     s.seg_stats.clear();
                 }
+                self.editing.reset();
             }
             Command::ExportSegStats(p) => self.export_stats(&p),
             Command::ExportLabels(p) => self.export_labels(p),
-            Command::ExportDicomSeg(p) => self.export_dicom_seg(p),
+            Command::ExportDicomSeg(p) => self.export_dicom(p, false),
+            Command::ExportRtStruct(p) => self.export_dicom(p, true),
             _ => {}
         }
     }
@@ -69,17 +72,18 @@ impl App {
             .seg
             .job
             .start(format!("Opening {name}"), waker, move |_| {
-                let seg = study::open_segmentation(&path, &volume.geometry, grid.as_ref())
-                    .map_err(|e| format!("{name}: {e}"))?;
-                let st = stats::statistics(&volume, &seg);
-                Ok((seg, st))
+                let opened =
+                    study::open_segmentation_detailed(&path, &volume.geometry, grid.as_ref(), None)
+                        .map_err(|e| format!("{name}: {e}"))?;
+                let st = stats::statistics(&volume, &opened.segmentation);
+                Ok((opened.segmentation, st, opened.notes))
             });
         self.started(r);
     }
 
     /// Show an opened segmentation (if the study it was placed on is still
     /// shown).
-    pub(super) fn take_segmentation(&mut self, (seg, st): OpenedSegmentation) {
+    pub(super) fn take_segmentation(&mut self, (seg, st, notes): OpenedSegmentation) {
         let Some(s) = self.study.as_mut() else { return };
         if seg.geometry != s.volume.geometry {
             self.error("the study changed while the segmentation was opening");
@@ -89,10 +93,15 @@ impl App {
         let src = seg.source.clone();
         s.segmentation = Some(Arc::new(seg));
         s.seg_stats = st;
+        self.editing.reset();
         self.analysis.comparison = None;
         self.state.overlay = OverlayStyle::default();
         self.state.show_labels = true;
-        self.info(format!("{src}: {n} segments"));
+        if notes.is_empty() {
+            self.info(format!("{src}: {n} segments"));
+        } else {
+            self.info(format!("{src}: {n} segments; {}", notes.join("; ")));
+        }
     }
 
     fn export_stats(&mut self, path: &Path) {
@@ -115,6 +124,7 @@ impl App {
         let Some(seg) = self.study.as_ref().and_then(|s| s.segmentation.clone()) else {
             return;
         };
+        self.editing.saved();
         self.start_write(format!("Writing {}", file_name(&path)), move |_| {
             let vol = seg.label_volume()?;
             crate::io::write_volume_file(&path, &vol)?;
@@ -122,16 +132,24 @@ impl App {
         });
     }
 
-    fn export_dicom_seg(&mut self, path: PathBuf) {
+    /// Writes the segmentation as a DICOM-SEG, or an RTSTRUCT
+    /// (`rtstruct`), referencing the study's series.
+    fn export_dicom(&mut self, path: PathBuf, rtstruct: bool) {
+        let what = if rtstruct { "RTSTRUCT" } else { "DICOM-SEG" };
         let Some(s) = &self.study else { return };
         let (Some(seg), Some(grid)) = (s.segmentation.clone(), s.grid.clone()) else {
-            self.error("a DICOM-SEG needs a segmentation on a DICOM series");
+            self.error(format!("a {what} needs a segmentation on a DICOM series"));
             return;
         };
         let metadata = s.metadata.clone().unwrap_or_default();
+        self.editing.saved();
         self.start_write(format!("Writing {}", file_name(&path)), move |_| {
-            study::write_dicom_seg(&path, &seg, &grid, &metadata)?;
-            Ok(format!("DICOM-SEG saved to {}", path.display()))
+            if rtstruct {
+                study::write_rtstruct(&path, &seg, &grid, &metadata)?;
+            } else {
+                study::write_dicom_seg(&path, &seg, &grid, &metadata)?;
+            }
+            Ok(format!("{what} saved to {}", path.display()))
         });
     }
 }
@@ -159,7 +177,9 @@ pub fn export_menu(ctx: &ViewerContext, ui: &mut egui::Ui) {
             SaveTarget::SegStats { json: true },
         ),
         (has, "Export label map (NIfTI)…", SaveTarget::Labels),
+        (has, "Export label map (NRRD)…", SaveTarget::LabelsNrrd),
         (dicom, "Export DICOM-SEG…", SaveTarget::DicomSeg),
+        (dicom, "Export RTSTRUCT…", SaveTarget::RtStruct),
     ] {
         if ui.add_enabled(enabled, egui::Button::new(text)).clicked() {
             ctx.send(Command::Ask(target));

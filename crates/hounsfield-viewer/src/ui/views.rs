@@ -10,6 +10,8 @@ use glam::DVec3;
 
 use super::background::Keyed;
 use super::command::Command;
+use super::context::ViewerContext;
+use super::editing::EditCommand;
 use super::state::{ViewerState, view_index};
 use crate::mpr::{self, SlicePlane, ViewAxis};
 use crate::study::Study;
@@ -100,15 +102,7 @@ pub fn draw_views(
             None => cells[k],
         };
         views.rects[k] = r;
-        let p = show(
-            ui,
-            r,
-            axis,
-            study,
-            state,
-            &mut views.caches[k],
-            &mut commands,
-        );
+        let p = show(ui, r, axis, ctx, study, &mut views.caches[k], &mut commands);
         if p.is_some() {
             probe = p;
             if state.active != axis {
@@ -125,6 +119,10 @@ pub fn draw_views(
         }
     }
     views.probe = probe;
+    // A stroke ends when the button is up, wherever the pointer went.
+    if ctx.edit.stroking && !ui.input(|i| i.pointer.primary_down()) {
+        commands.push(Command::Edit(EditCommand::EndStroke));
+    }
     for c in commands {
         ctx.send(c);
     }
@@ -215,10 +213,11 @@ fn refresh(
     ui: &egui::Ui,
     axis: ViewAxis,
     study: &Study,
-    state: &ViewerState,
+    ctx: &ViewerContext,
     plane: &SlicePlane,
     cache: &mut ViewCache,
 ) {
+    let state = ctx.state;
     let linear = state.interpolation == Interpolation::Linear;
     let mode = state.views[view_index(axis)].mode;
     // The projection on screen: the wanted one once ready, the last one
@@ -284,7 +283,7 @@ fn refresh(
         cache.key = Some(key);
     }
     cache.shown_projection = available.map(|(k, _)| k);
-    refresh_labels(ui, axis, study, state, plane, cache, key);
+    refresh_labels(ui, axis, study, ctx, plane, cache, key);
 }
 
 /// The texture key's volume part: the study's volume, and with a fusion
@@ -331,11 +330,17 @@ fn fused_image(
     }
 }
 
-/// A cheap fingerprint of the overlay inputs (segmentation identity and style).
-fn overlay_fingerprint(seg: &std::sync::Arc<crate::seg::Segmentation>, state: &ViewerState) -> u64 {
+/// A cheap fingerprint of the overlay inputs (segmentation identity, its
+/// edit revision, and style).
+fn overlay_fingerprint(
+    seg: &std::sync::Arc<crate::seg::Segmentation>,
+    revision: u64,
+    state: &ViewerState,
+) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (std::sync::Arc::as_ptr(seg) as usize).hash(&mut h);
+    revision.hash(&mut h);
     state.overlay.visible.hash(&mut h);
     for o in &state.overlay.opacity {
         o.to_bits().hash(&mut h);
@@ -350,16 +355,17 @@ fn refresh_labels(
     ui: &egui::Ui,
     axis: ViewAxis,
     study: &Study,
-    state: &ViewerState,
+    ctx: &ViewerContext,
     plane: &SlicePlane,
     cache: &mut ViewCache,
     key: ViewKey,
 ) {
+    let state = ctx.state;
     let projected = cache.shown_projection;
     let Some(seg) = study.segmentation.as_ref().filter(|_| state.show_labels) else {
         return;
     };
-    let fingerprint = overlay_fingerprint(seg, state);
+    let fingerprint = overlay_fingerprint(seg, ctx.edit.revision, state);
     // Fused with the projection: the top segment along each ray, for the
     // projection on screen, computed in the background.
     let label_projection = projected.and_then(|pkey| {
@@ -456,13 +462,14 @@ pub fn show(
     ui: &mut egui::Ui,
     rect: Rect,
     axis: ViewAxis,
+    ctx: &ViewerContext,
     study: &Study,
-    state: &ViewerState,
     cache: &mut ViewCache,
     commands: &mut Vec<Command>,
 ) -> Option<Probe> {
+    let state = ctx.state;
     let plane = SlicePlane::through(&study.volume.geometry, axis, state.crosshair_mm);
-    refresh(ui, axis, study, state, &plane, cache);
+    refresh(ui, axis, study, ctx, &plane, cache);
     let vs = state.views[view_index(axis)];
     let place = Placement::new(&plane, rect, vs.zoom, vs.pan);
     let response = ui.interact(
@@ -483,9 +490,14 @@ pub fn show(
         painter.image(t.id(), place.image, uv, Color32::WHITE);
     }
     super::annotations::draw_annotations(&painter, rect, axis, study, state, &plane, &place);
+    let tool = ctx.edit.settings.tool;
     if response.hovered() || response.dragged() {
-        handle_input(ui, &response, axis, state, &plane, &place, commands);
+        handle_input(ui, &response, axis, ctx, &plane, &place, commands);
+        if tool.edits() {
+            super::editing::view_input(ui, &response, axis, ctx, &plane, &place, commands);
+        }
     }
+    super::editing::brush_outline(&painter, &response, ctx, &place);
     cache.plane = Some(plane);
     let pos = response.hover_pos()?;
     if !place.image.contains(pos) {
@@ -515,14 +527,17 @@ fn handle_input(
     ui: &egui::Ui,
     response: &egui::Response,
     axis: ViewAxis,
-    state: &ViewerState,
+    ctx: &ViewerContext,
     plane: &SlicePlane,
     place: &Placement,
     commands: &mut Vec<Command>,
 ) {
-    if response.double_clicked() {
+    let state = ctx.state;
+    let navigate = !ctx.edit.settings.tool.edits();
+    if navigate && response.double_clicked() {
         commands.push(Command::ToggleMaximize(axis));
-    } else if (response.clicked() || response.dragged_by(egui::PointerButton::Primary))
+    } else if navigate
+        && (response.clicked() || response.dragged_by(egui::PointerButton::Primary))
         && let Some(pos) = response.interact_pointer_pos()
     {
         let (px, py) = place.pixel_of_screen(plane, pos);

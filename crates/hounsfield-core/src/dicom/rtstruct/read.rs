@@ -105,16 +105,7 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStructObject, RtStructError> {
             roi.contours.push(contour(c, path, number, j)?);
         }
     }
-    for obs in items(&obj, tags::RTROI_OBSERVATIONS_SEQUENCE) {
-        let Some(number) = int::<i64>(obs, tags::REFERENCED_ROI_NUMBER) else {
-            continue;
-        };
-        if let Some(roi) = rois.iter_mut().find(|r| r.number == number)
-            && roi.interpreted_type.is_none()
-        {
-            roi.interpreted_type = string(obs, tags::RTROI_INTERPRETED_TYPE);
-        }
-    }
+    interpreted_types(&obj, &mut rois);
     let frame_of_reference = item(&obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE);
     let referenced_series_uids = items(&obj, tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE)
         .iter()
@@ -135,6 +126,21 @@ pub fn read_rtstruct(path: &Path) -> Result<RtStructObject, RtStructError> {
         referenced_series_uids,
         rois,
     })
+}
+
+/// Fills each ROI's interpreted type from the RT ROI Observations (the
+/// first observation of an ROI wins).
+fn interpreted_types(obj: &InMemDicomObject, rois: &mut [RoiInfo]) {
+    for obs in items(obj, tags::RTROI_OBSERVATIONS_SEQUENCE) {
+        let Some(number) = int::<i64>(obs, tags::REFERENCED_ROI_NUMBER) else {
+            continue;
+        };
+        if let Some(roi) = rois.iter_mut().find(|r| r.number == number)
+            && roi.interpreted_type.is_none()
+        {
+            roi.interpreted_type = string(obs, tags::RTROI_INTERPRETED_TYPE);
+        }
+    }
 }
 
 /// `ROIDisplayColor` as RGB (values above 255 clamp).

@@ -19,7 +19,7 @@
 use std::io;
 use std::path::Path;
 
-use dicom_core::VR;
+use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use glam::DVec3;
@@ -171,29 +171,7 @@ pub fn write_rtstruct(
         tags::REFERENCED_FRAME_OF_REFERENCE_SEQUENCE,
         vec![referenced_frame(grid, &frame_of_reference, &study)],
     ));
-    obj.put(seq(
-        tags::STRUCTURE_SET_ROI_SEQUENCE,
-        seg.segments
-            .iter()
-            .zip(&numbers)
-            .map(|(s, &n)| {
-                item(vec![
-                    str_el(tags::ROI_NUMBER, VR::IS, n.to_string()),
-                    str_el(
-                        tags::REFERENCED_FRAME_OF_REFERENCE_UID,
-                        VR::UI,
-                        frame_of_reference.as_str(),
-                    ),
-                    str_el(tags::ROI_NAME, VR::LO, lo(&s.label)),
-                    str_el(
-                        tags::ROI_GENERATION_ALGORITHM,
-                        VR::CS,
-                        cs(&opts.generation_algorithm),
-                    ),
-                ])
-            })
-            .collect(),
-    ));
+    obj.put(structure_set_rois(seg, &numbers, &frame_of_reference, opts));
     obj.put(seq(
         tags::ROI_CONTOUR_SEQUENCE,
         seg.segments
@@ -203,22 +181,7 @@ pub fn write_rtstruct(
             .map(|((s, &n), c)| roi_contour_item(s, n, c, grid))
             .collect(),
     ));
-    obj.put(seq(
-        tags::RTROI_OBSERVATIONS_SEQUENCE,
-        seg.segments
-            .iter()
-            .zip(&numbers)
-            .enumerate()
-            .map(|(k, (s, &n))| {
-                item(vec![
-                    str_el(tags::OBSERVATION_NUMBER, VR::IS, (k + 1).to_string()),
-                    str_el(tags::REFERENCED_ROI_NUMBER, VR::IS, n.to_string()),
-                    str_el(tags::RTROI_INTERPRETED_TYPE, VR::CS, interpreted_type(s)),
-                    str_el(tags::ROI_INTERPRETER, VR::PN, ""),
-                ])
-            })
-            .collect(),
-    ));
+    obj.put(observations(seg, &numbers));
     let file = obj
         .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
         .map_err(|e| fail(e.to_string()))?;
@@ -231,6 +194,59 @@ pub fn write_rtstruct(
         contours: flat.clone().count(),
         points: flat.map(Vec::len).sum(),
     })
+}
+
+/// `StructureSetROISequence`: number, frame of reference, name and
+/// generation algorithm of every segment.
+fn structure_set_rois(
+    seg: &Segmentation,
+    numbers: &[i64],
+    frame_of_reference: &str,
+    opts: &RtStructWriteOptions,
+) -> DataElement<InMemDicomObject> {
+    seq(
+        tags::STRUCTURE_SET_ROI_SEQUENCE,
+        seg.segments
+            .iter()
+            .zip(numbers)
+            .map(|(s, &n)| {
+                item(vec![
+                    str_el(tags::ROI_NUMBER, VR::IS, n.to_string()),
+                    str_el(
+                        tags::REFERENCED_FRAME_OF_REFERENCE_UID,
+                        VR::UI,
+                        frame_of_reference,
+                    ),
+                    str_el(tags::ROI_NAME, VR::LO, lo(&s.label)),
+                    str_el(
+                        tags::ROI_GENERATION_ALGORITHM,
+                        VR::CS,
+                        cs(&opts.generation_algorithm),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// `RTROIObservationsSequence`: the interpreted type of every segment.
+fn observations(seg: &Segmentation, numbers: &[i64]) -> DataElement<InMemDicomObject> {
+    seq(
+        tags::RTROI_OBSERVATIONS_SEQUENCE,
+        seg.segments
+            .iter()
+            .zip(numbers)
+            .enumerate()
+            .map(|(k, (s, &n))| {
+                item(vec![
+                    str_el(tags::OBSERVATION_NUMBER, VR::IS, (k + 1).to_string()),
+                    str_el(tags::REFERENCED_ROI_NUMBER, VR::IS, n.to_string()),
+                    str_el(tags::RTROI_INTERPRETED_TYPE, VR::CS, interpreted_type(s)),
+                    str_el(tags::ROI_INTERPRETER, VR::PN, ""),
+                ])
+            })
+            .collect(),
+    )
 }
 
 /// The contours of a segment, slice by slice, in LPS mm.
@@ -365,7 +381,7 @@ fn roi_contour_item(
                     vec![image_item(grid, uid)],
                 ));
             }
-            let coords: Vec<f64> = points.iter().flat_map(|p| p.to_array()).collect();
+            let coords: Vec<f64> = points.iter().flat_map(DVec3::to_array).collect();
             elements.extend([
                 str_el(tags::CONTOUR_NUMBER, VR::IS, (k + 1).to_string()),
                 str_el(tags::CONTOUR_GEOMETRIC_TYPE, VR::CS, "CLOSED_PLANAR"),
