@@ -52,8 +52,23 @@ fn demo() -> (Harness<'static, App>, tempfile::TempDir) {
     (h, config)
 }
 
-/// The world point under a screen position of the axial view.
-fn world_at(h: &Harness<'_, App>, pos: Pos2) -> DVec3 {
+/// Steps until no job runs (the status bar's job rows change the layout
+/// of the views), then two more frames.
+fn settle(h: &mut Harness<'_, App>) {
+    for _ in 0..500 {
+        h.run_steps(1);
+        if h.state().running_jobs().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+/// The world point under a screen position of the axial view (after the
+/// layout has settled).
+fn world_at(h: &mut Harness<'_, App>, pos: Pos2) -> DVec3 {
+    settle(h);
     let app = h.state();
     let plane = app.view_planes()[0].expect("axial view drawn");
     let rect = app.view_rects()[0];
@@ -93,6 +108,7 @@ fn press(h: &mut Harness<'_, App>, pos: Pos2, pressed: bool) {
 }
 
 fn click(h: &mut Harness<'_, App>, pos: Pos2) {
+    settle(h);
     h.hover_at(pos);
     h.run_steps(1);
     press(h, pos, true);
@@ -145,7 +161,7 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
     // One click: exactly the disc around the point under the pointer.
     let centre = h.state().view_rects()[0].center();
     let p0 = centre + vec2(-25.0, 10.0);
-    let w0 = world_at(&h, p0);
+    let w0 = world_at(&mut h, p0);
     click(&mut h, p0);
     let want = disc(&seg, w0, 6.0);
     let got = mask_of(h.state(), number);
@@ -155,7 +171,7 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
 
     // A stroke: one undo step, covering both ends.
     let p1 = centre + vec2(25.0, 10.0);
-    let w1 = world_at(&h, p1);
+    let w1 = world_at(&mut h, p1);
     h.hover_at(p0);
     press(&mut h, p0, true);
     h.run_steps(1);
@@ -198,6 +214,10 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
         stroke,
         "Ctrl+Y redoes the stroke"
     );
+    settle(&mut h);
+    h.hover_at(p1);
+    h.run_steps(2);
+    h.snapshot("editing");
 
     // The eraser removes exactly the disc at a point.
     settings(&mut h, |s| s.tool = Tool::Eraser);
@@ -217,11 +237,11 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
         h.state().editing.active.unwrap()
     };
     let a = centre + vec2(0.0, -30.0);
-    let wa = world_at(&h, a);
+    let wa = world_at(&mut h, a);
     click(&mut h, a);
     h.state_mut().push(Command::ScrollSlice(ViewAxis::Axial, 4));
     h.run_steps(2);
-    let wb = world_at(&h, a);
+    let wb = world_at(&mut h, a);
     click(&mut h, a);
     h.state_mut()
         .push(Command::Edit(EditCommand::Interpolate(ViewAxis::Axial)));
@@ -254,7 +274,7 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
     click(&mut h, p0);
     let filled = mask_of(h.state(), number3);
     let g = seg.geometry;
-    let z0 = g.voxel_of_world(world_at(&h, p0)).z.round() as usize;
+    let z0 = g.voxel_of_world(world_at(&mut h, p0)).z.round() as usize;
     let n_slice = g.dims[1] * g.dims[2];
     assert_eq!(
         filled.iter().filter(|&&b| b).count(),

@@ -127,7 +127,12 @@ fn edges_per_slice(
 }
 
 /// Whether the centre of voxel `(z, row, col)` lies on one of the edges.
-fn on_an_edge(edges: &std::collections::HashMap<usize, Vec<[f64; 4]>>, z: usize, r: usize, c: usize) -> bool {
+fn on_an_edge(
+    edges: &std::collections::HashMap<usize, Vec<[f64; 4]>>,
+    z: usize,
+    r: usize,
+    c: usize,
+) -> bool {
     let (px, py) = (c as f64, r as f64);
     edges.get(&z).is_some_and(|e| {
         e.iter().any(|&[ax, ay, bx, by]| {
@@ -161,7 +166,11 @@ fn against_plastimatch(rs: &Path, ct: &Path, seg: &Segmentation, grid: &Referenc
         let got = segment.mask.to_full();
         let d = dice(&got, &want);
         let n = want.iter().filter(|&&b| b).count();
-        let roi = rt.rois.iter().find(|r| r.name == segment.label).expect("ROI");
+        let roi = rt
+            .rois
+            .iter()
+            .find(|r| r.name == segment.label)
+            .expect("ROI");
         let edges = edges_per_slice(roi, grid);
         let mut differ = 0usize;
         for (((z, r, c), &a), &b) in got.indexed_iter().zip(&want) {

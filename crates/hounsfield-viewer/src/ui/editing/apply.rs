@@ -145,16 +145,16 @@ impl App {
         let radius_mm = f64::from(settings.radius_mm);
         let spacing = volume.geometry.spacing_mm.min_element();
         // The dabs from the last one to this point, half a radius apart.
-        let (first, points) = match self.editing.stroke {
-            Some((a, last)) if a == axis => {
+        let (mut has_step, points) = match self.editing.stroke {
+            Some((a, last, has_step)) if a == axis => {
                 let d = point_mm - last;
                 let n = (d.length() / dab_step_mm(radius_mm, spacing))
                     .ceil()
                     .max(1.0) as usize;
                 let pts: Vec<DVec3> = (1..=n).map(|k| last + d * (k as f64 / n as f64)).collect();
-                (false, pts)
+                (has_step, pts)
             }
-            _ => (true, vec![point_mm]),
+            _ => (false, vec![point_mm]),
         };
         let mut params = BrushParams {
             centre_in_world: point_mm,
@@ -170,22 +170,30 @@ impl App {
         let Some(seg) = editable(&mut self.study) else {
             return Ok(());
         };
-        let mut stroke_started = !first;
+        let mut changed = false;
         for p in points {
             params.centre_in_world = p;
             let change = edit::brush(seg, number, Some(&volume), &params)?;
-            if stroke_started {
+            if change.is_empty() {
+                continue;
+            }
+            changed = true;
+            // The stroke's first change opens its undo step; the others
+            // join it.
+            if has_step {
                 change.set(seg, change.value)?;
                 self.editing.history.merge_into_last(change);
             } else {
                 self.editing
                     .history
                     .commit(seg, Edit::of(mode.description(), change))?;
-                stroke_started = true;
+                has_step = true;
             }
         }
-        self.editing.stroke = Some((axis, point_mm));
-        self.changed();
+        self.editing.stroke = Some((axis, point_mm, has_step));
+        if changed {
+            self.changed();
+        }
         Ok(())
     }
 

@@ -155,8 +155,9 @@ pub struct Editing {
     pub revision: u64,
     /// The revision last written to a file (or opened).
     saved_revision: u64,
-    /// The stroke in progress: its view and last dab.
-    stroke: Option<(ViewAxis, DVec3)>,
+    /// The stroke in progress: its view, its last dab, and whether it has
+    /// changed anything yet (its undo step is open).
+    stroke: Option<(ViewAxis, DVec3, bool)>,
     /// Statistics of the edited segmentation, computed in the background.
     pub stats_job: JobSlot<(u64, Vec<SegmentStats>)>,
     /// The statistics lag behind the segmentation.

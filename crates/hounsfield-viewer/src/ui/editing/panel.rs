@@ -49,9 +49,9 @@ pub fn section(ctx: &ViewerContext, editing: &mut Editing, ui: &mut egui::Ui) {
                 }
             });
             ui.horizontal(|ui| {
-                ui.label("Radius");
                 ui.add(
                     egui::Slider::new(&mut s.radius_mm, 0.5..=50.0)
+                        .text("radius")
                         .suffix(" mm")
                         .logarithmic(true),
                 );
@@ -114,7 +114,10 @@ pub fn section(ctx: &ViewerContext, editing: &mut Editing, ui: &mut egui::Ui) {
                 ctx.send(Command::Edit(EditCommand::Interpolate(ctx.state.active)));
             }
             if ev.unsaved {
-                ui.label(RichText::new("Unsaved edits (save them with File, Export …)").color(Color32::YELLOW));
+                ui.label(
+                    RichText::new("Unsaved edits (save them with File, Export …)")
+                        .color(Color32::YELLOW),
+                );
             }
         });
 }
@@ -140,7 +143,7 @@ fn segment_row(
             || "(none)".to_owned(),
             |s| format!("{} {}", s.number, s.label),
         );
-        egui::ComboBox::from_id_salt("edit-segment")
+        egui::ComboBox::from_label("active")
             .selected_text(text)
             .show_ui(ui, |ui| {
                 for s in segments {
