@@ -380,24 +380,33 @@ fn write_text(p: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The output format from the file name: `.dcm` DICOM-SEG, `.nrrd`/`.nhdr`
+/// NRRD, `.nii`/`.nii.gz` NIfTI.
+fn format_of(out: &Path) -> anyhow::Result<SegFormat> {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let ext = Path::new(&name)
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "dcm" => Ok(SegFormat::Seg),
+        "nrrd" | "nhdr" => Ok(SegFormat::Nrrd),
+        "nii" => Ok(SegFormat::Nifti),
+        "gz" if name.ends_with(".nii.gz") => Ok(SegFormat::Nifti),
+        _ => bail!(
+            "cannot tell the format of {out:?}: use .dcm, .nii, .nii.gz or .nrrd, or --format"
+        ),
+    }
+}
+
 fn run_convert(a: &SegConvertArgs) -> anyhow::Result<()> {
-    let format = match a.format {
-        Some(f) => f,
-        None => {
-            let name = a.out.to_string_lossy().to_lowercase();
-            if name.ends_with(".dcm") {
-                SegFormat::Seg
-            } else if name.ends_with(".nrrd") || name.ends_with(".nhdr") {
-                SegFormat::Nrrd
-            } else if name.ends_with(".nii") || name.ends_with(".nii.gz") {
-                SegFormat::Nifti
-            } else {
-                bail!(
-                    "cannot tell the format of {:?}: use .dcm, .nii, .nii.gz or .nrrd, or --format",
-                    a.out
-                );
-            }
-        }
+    let format = if let Some(f) = a.format {
+        f
+    } else {
+        format_of(&a.out)?
     };
     let (l, seg) = load_both(&a.input)?;
     let metadata = l.metadata.clone().unwrap_or_default();

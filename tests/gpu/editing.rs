@@ -93,7 +93,11 @@ fn disc(seg: &Segmentation, centre: DVec3, radius_mm: f64) -> Array3<bool> {
 }
 
 fn mask_of(app: &App, number: u16) -> Array3<bool> {
-    let seg = app.study.as_ref().unwrap().segmentation.as_deref().unwrap();
+    let seg = app
+        .study
+        .as_ref()
+        .and_then(|s| s.segmentation.as_deref())
+        .expect("a segmentation");
     let i = seg.index_of(number).expect("segment exists");
     seg.segments[i].mask.to_full()
 }

@@ -109,7 +109,7 @@ fn edges_per_slice(
     roi: &hounsfield::dicom::rtstruct::RoiInfo,
     grid: &ReferenceGrid,
 ) -> std::collections::HashMap<usize, Vec<[f64; 4]>> {
-    let mut out: std::collections::HashMap<usize, Vec<[f64; 4]>> = Default::default();
+    let mut out = std::collections::HashMap::<usize, Vec<[f64; 4]>>::default();
     for c in &roi.contours {
         let v: Vec<glam::DVec3> = c
             .points_mm
@@ -186,7 +186,7 @@ fn against_plastimatch(rs: &Path, ct: &Path, seg: &Segmentation, grid: &Referenc
         }
         eprintln!(
             "{}: {} vs plastimatch: Dice {d:.5} ({n} voxels; {differ} differ, all with their centre on a contour edge)",
-            rs.file_name().unwrap().to_string_lossy(),
+            rs.file_name().unwrap_or_default().to_string_lossy(),
             segment.label
         );
         assert!(n > 0, "{}: plastimatch's mask is empty", segment.label);
@@ -312,8 +312,8 @@ fn seg_info_lists_the_rois_of_a_structure_set() {
     assert_eq!(a.segments[0].mask.to_full(), b.segments[0].mask.to_full());
 }
 
-/// The UNet trains from a case list whose labels are RTSTRUCTs (the ROIs
-/// to use named in the `rois` column), as the LCTSC coursework did.
+/// The U-Net trains from a case list whose labels are RTSTRUCTs (the ROIs
+/// to use named in the `rois` column), as the coursework on `LCTSC` did.
 #[cfg(feature = "unet")]
 #[test]
 fn unet_trains_from_an_rtstruct_labelled_case_list() {

@@ -203,6 +203,11 @@ impl App {
         }
     }
 
+    /// The context the app repaints (once the first frame ran).
+    pub(super) fn repaint_context(&self) -> Option<&egui::Context> {
+        self.shell.repaint.as_ref()
+    }
+
     pub(super) fn waker(&self) -> impl Fn() + Send + 'static {
         let ctx = self.shell.repaint.clone();
         move || {
@@ -233,24 +238,13 @@ impl App {
 
     /// The command handler: the one place that changes the study, the scan
     /// and the display state.
-    fn apply(&mut self, c: Command) {
+    pub(super) fn apply(&mut self, c: Command) {
         let Some(c) = self.guard_edits(c) else {
             return;
         };
         match c {
-            Command::Edit(e) => self.apply_edit(e),
-            Command::ConfirmEdits(discard) => {
-                if let Some(c) = self.editing.confirm.take()
-                    && discard
-                {
-                    self.editing.saved();
-                    self.apply(c);
-                }
-            }
-            Command::Quit => {
-                if let Some(ctx) = &self.shell.repaint {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                }
+            Command::Edit(_) | Command::ConfirmEdits(_) | Command::Quit => {
+                self.apply_editing_command(c);
             }
             Command::OpenPath(p) => self.start_scan(p),
             Command::PickFolder => {

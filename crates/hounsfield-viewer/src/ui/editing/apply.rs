@@ -34,6 +34,27 @@ fn editable(study: &mut Option<crate::study::Study>) -> Option<&mut Segmentation
 }
 
 impl App {
+    /// Editing, the unsaved-edits answer and quitting.
+    pub(in crate::ui) fn apply_editing_command(&mut self, c: Command) {
+        match c {
+            Command::Edit(e) => self.apply_edit(e),
+            Command::ConfirmEdits(discard) => {
+                if let Some(c) = self.editing.confirm.take()
+                    && discard
+                {
+                    self.editing.saved();
+                    self.apply(c);
+                }
+            }
+            Command::Quit => {
+                if let Some(ctx) = self.repaint_context() {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Apply an editing command: the only place that changes a
     /// segmentation's voxels, names and colours in the viewer.
     pub(in crate::ui) fn apply_edit(&mut self, c: EditCommand) {
