@@ -17,7 +17,7 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(dicom_open dicom_decode series_assembly seg_placement volume_readers transform_json)
+  targets=(dicom_open dicom_decode series_assembly seg_placement rtstruct volume_readers transform_json)
 fi
 data=${HOUNSFIELD_DATA:-../shared/data}
 work=${FUZZ_WORK:-/tmp/hf-fuzz}
@@ -38,6 +38,18 @@ seed() { # target corpus-dir
         ! -name '*.md' ! -name '*.txt' | sort | head -400 | while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-16)"; done || true ;;
     seg_placement)
       find "$data" -type f -path '*seg*' -name '*.dcm' -size -1100k | while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-16)"; done || true ;;
+    rtstruct)
+      # The real structure sets of the data, and ours of the phantom (holes,
+      # islands, ten ROIs) when a hounsfield binary is built.
+      find "$data" -type f -name '*.dcm' -size -1100k | while read -r f; do
+        head -c 1200 "$f" | grep -aq 'RTSTRUCT\|1.2.840.10008.5.1.4.1.1.481.3' && cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-16)"
+      done || true
+      bin=target/release/hounsfield; [ -x "$bin" ] || bin=target/debug/hounsfield
+      if [ -x "$bin" ]; then
+        "$bin" phantom --out "$dir/.ph" --labels "$dir/.ph.nii.gz" --dims 12,40,40 >/dev/null 2>&1 &&
+          "$bin" seg convert "$dir/.ph" "$dir/.ph.nii.gz" --format rtstruct --out "$dir/phantom-rs" >/dev/null 2>&1
+        rm -rf "$dir/.ph" "$dir/.ph.nii.gz"
+      fi ;;
     volume_readers)
       find "$data" -type f \( -name '*.nrrd' -o -name '*.nii' -o -name '*.nii.gz' -o -name '*.npy' \) -size -1100k \
         | while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-16)"; done || true ;;
@@ -63,7 +75,7 @@ PY
 max_len() {
   case $1 in
     dicom_open) echo 32768 ;;
-    seg_placement) echo 65536 ;;
+    seg_placement | rtstruct) echo 65536 ;;
     dicom_decode) echo 131072 ;;
     volume_readers) echo 65536 ;;
     *) echo 8192 ;;
