@@ -20,34 +20,9 @@ use ndarray::Array3;
 
 use crate::common;
 
-const SIZE: egui::Vec2 = egui::Vec2::new(1280.0, 860.0);
-
-fn harness(app: App) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(SIZE)
-        .with_step_dt(1.0 / 60.0)
-        .wgpu()
-        .build_ui_state(
-            |ui, app: &mut App| {
-                let ctx = ui.ctx().clone();
-                app.step_logic(&ctx);
-                app.draw(ui);
-            },
-            app,
-        )
-}
-
 fn demo() -> (Harness<'static, App>, tempfile::TempDir) {
-    let config = common::tempdir();
-    let app = App::new(
-        hounsfield::ui::AppOptions {
-            config_dir: Some(config.path().to_path_buf()),
-            hide_timings: true,
-            ..Default::default()
-        },
-        Box::new(FixedPicker::default()),
-    );
-    let mut h = harness(app);
+    let (app, config) = crate::ui::app_with(FixedPicker::default());
+    let mut h = crate::ui::harness(app);
     h.run_steps(3);
     (h, config)
 }
@@ -90,6 +65,15 @@ fn disc(seg: &Segmentation, centre: DVec3, radius_mm: f64) -> Array3<bool> {
             && (g.world_of_voxel(DVec3::new(c as f64, r as f64, z as f64)) - on_slice).length()
                 <= radius_mm
     })
+}
+
+/// The segmentation shown.
+fn segmentation(h: &Harness<'_, App>) -> std::sync::Arc<Segmentation> {
+    h.state()
+        .study
+        .as_ref()
+        .and_then(|s| s.segmentation.clone())
+        .expect("a segmentation")
 }
 
 fn mask_of(app: &App, number: u16) -> Array3<bool> {
@@ -150,14 +134,7 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
         .len();
     h.get_by_label("New").click();
     h.run_steps(2);
-    let seg = h
-        .state()
-        .study
-        .as_ref()
-        .unwrap()
-        .segmentation
-        .clone()
-        .unwrap();
+    let seg = segmentation(&h);
     assert_eq!(seg.segments.len(), before_segments + 1);
     let number = h.state().editing.active.expect("the new segment is active");
     settings(&mut h, |s| s.radius_mm = 6.0);
@@ -303,14 +280,7 @@ fn paint_erase_fill_interpolate_undo_redo_in_the_viewer() {
 
     // Saved in every format, read back identically.
     let dir = common::tempdir();
-    let edited = h
-        .state()
-        .study
-        .as_ref()
-        .unwrap()
-        .segmentation
-        .clone()
-        .unwrap();
+    let edited = segmentation(&h);
     let volume = std::sync::Arc::clone(&h.state().study.as_ref().unwrap().volume);
     let grid = h.state().study.as_ref().unwrap().grid.clone();
     let files = ["e.nii.gz", "e.nrrd", "e-seg.dcm", "e-rt.dcm"].map(|f| dir.path().join(f));
@@ -412,7 +382,7 @@ fn brush_stroke_frame_times() {
     let seg = study.segmentation.as_deref().unwrap();
     let number = h.state().editing.active.unwrap();
     let params = hounsfield::seg::edit::BrushParams {
-        centre_in_world: study.volume.geometry.centre_mm(),
+        centre_in_world: study.volume.geometry.world_of_voxel(DVec3::new(40.0, 40.0, 10.0)),
         radius_mm: 8.0,
         shape: hounsfield::seg::edit::BrushShape::Disc(ViewAxis::Axial),
         ..Default::default()

@@ -17,7 +17,7 @@ use hounsfield::ui::{App, AppOptions};
 
 const SIZE: egui::Vec2 = egui::Vec2::new(1280.0, 860.0);
 
-fn harness(app: App) -> Harness<'static, App> {
+pub(crate) fn harness(app: App) -> Harness<'static, App> {
     // 60 Hz steps, so two clicks in consecutive steps make a double click.
     Harness::builder()
         .with_size(SIZE)
@@ -33,7 +33,7 @@ fn harness(app: App) -> Harness<'static, App> {
         )
 }
 
-fn app_with(picker: FixedPicker) -> (App, tempfile::TempDir) {
+pub(crate) fn app_with(picker: FixedPicker) -> (App, tempfile::TempDir) {
     let config = common::tempdir();
     let app = App::new(
         AppOptions {

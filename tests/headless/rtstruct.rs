@@ -312,6 +312,32 @@ fn seg_info_lists_the_rois_of_a_structure_set() {
     assert_eq!(a.segments[0].mask.to_full(), b.segments[0].mask.to_full());
 }
 
+/// A phantom series in `dir` (`dims` as `z,rows,cols`) and its labels
+/// written as an RTSTRUCT at `rs` through the CLI (ROIs "Label 1" … "Label
+/// 10": a NIfTI label map carries no names).
+fn phantom_with_rtstruct(dir: &Path, dims: &str, rs: &Path) {
+    let labels = dir.with_extension("labels.nii.gz");
+    ok(&[
+        "phantom",
+        "--out",
+        s(dir),
+        "--labels",
+        s(&labels),
+        "--dims",
+        dims,
+    ]);
+    ok(&[
+        "seg",
+        "convert",
+        s(dir),
+        s(&labels),
+        "--format",
+        "rtstruct",
+        "--out",
+        s(rs),
+    ]);
+}
+
 /// The U-Net trains from a case list whose labels are RTSTRUCTs (the ROIs
 /// to use named in the `rois` column), as the coursework on `LCTSC` did.
 #[cfg(feature = "unet")]
@@ -320,27 +346,11 @@ fn unet_trains_from_an_rtstruct_labelled_case_list() {
     let tmp = tempdir();
     let root = tmp.path();
     for case in ["p1", "p2", "p3"] {
-        let dir = root.join(case);
-        let labels = root.join(format!("{case}-labels.nii.gz"));
-        ok(&[
-            "phantom",
-            "--out",
-            s(&dir),
-            "--labels",
-            s(&labels),
-            "--dims",
+        phantom_with_rtstruct(
+            &root.join(case),
             "24,64,64",
-        ]);
-        ok(&[
-            "seg",
-            "convert",
-            s(&dir),
-            s(&labels),
-            "--format",
-            "rtstruct",
-            "--out",
-            s(&root.join(format!("{case}-rs.dcm"))),
-        ]);
+            &root.join(format!("{case}-rs.dcm")),
+        );
     }
     // The structure set lists every phantom structure; the lungs are labels
     // 2 and 3 of the phantom's label map (a NIfTI carries no names).
@@ -406,26 +416,7 @@ fn unet_trains_from_an_rtstruct_labelled_case_list() {
 fn survey_lists_the_rois_of_each_structure_set() {
     let tmp = tempdir();
     let dir = tmp.path().join("study");
-    let labels = tmp.path().join("labels.nii.gz");
-    ok(&[
-        "phantom",
-        "--out",
-        s(&dir),
-        "--labels",
-        s(&labels),
-        "--dims",
-        "16,48,48",
-    ]);
-    ok(&[
-        "seg",
-        "convert",
-        s(&dir),
-        s(&labels),
-        "--format",
-        "rtstruct",
-        "--out",
-        s(&dir.join("rs.dcm")),
-    ]);
+    phantom_with_rtstruct(&dir, "16,48,48", &dir.join("rs.dcm"));
     let csv = tmp.path().join("survey.csv");
     let json = tmp.path().join("survey.json");
     let text = ok(&[
