@@ -40,13 +40,16 @@ seed() { # target corpus-dir
       find "$data" -type f -path '*seg*' -name '*.dcm' -size -1100k | while read -r f; do cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-16)"; done || true ;;
     rtstruct)
       # The real structure sets of the data, and ours of the phantom (holes,
-      # islands, ten ROIs) when a hounsfield binary is built.
+      # islands, ten ROIs) when a hounsfield binary is built. The phantom is
+      # small enough (~35 KB) to fit max_len whole: a larger one is cut by
+      # libFuzzer to an unreadable file. (RTH/RT.dcm, 2 MB, is over both
+      # limits and is not copied.)
       find "$data" -type f -name '*.dcm' -size -1100k | while read -r f; do
         head -c 1200 "$f" | grep -aq 'RTSTRUCT\|1.2.840.10008.5.1.4.1.1.481.3' && cp "$f" "$dir/$(echo "$f" | md5sum | cut -c1-16)"
       done || true
       bin=target/release/hounsfield; [ -x "$bin" ] || bin=target/debug/hounsfield
       if [ -x "$bin" ]; then
-        "$bin" phantom --out "$dir/.ph" --labels "$dir/.ph.nii.gz" --dims 12,40,40 >/dev/null 2>&1 &&
+        "$bin" phantom --out "$dir/.ph" --labels "$dir/.ph.nii.gz" --dims 6,20,20 >/dev/null 2>&1 &&
           "$bin" seg convert "$dir/.ph" "$dir/.ph.nii.gz" --format rtstruct --out "$dir/phantom-rs" >/dev/null 2>&1
         rm -rf "$dir/.ph" "$dir/.ph.nii.gz"
       fi ;;

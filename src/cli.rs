@@ -27,6 +27,7 @@ mod project;
 mod register;
 mod scan_table;
 mod seg;
+mod seg_effects;
 mod segment;
 mod survey;
 mod tags;

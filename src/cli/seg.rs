@@ -9,6 +9,8 @@
 //!   rtstruct]`: the segmentation on the CT grid as a label map, a BINARY
 //!   DICOM-SEG or an RTSTRUCT.
 //! - `seg overlay SERIES SEG --out x.png`: a slice with the overlay.
+//! - `seg threshold|morph|margin|hollow|islands|fill-holes|logic|smooth`:
+//!   segment effects, in `seg_effects.rs`.
 //!
 //! Every command that places a segmentation takes `--rois A,B` to choose
 //! the ROIs of an RTSTRUCT; contours it skips are listed on stderr.
@@ -50,6 +52,10 @@ pub enum SegCommand {
     Convert(SegConvertArgs),
     /// A slice of the CT with the segmentation drawn over it, as PNG.
     Overlay(SegOverlayArgs),
+    /// Segment effects (threshold, morph, margin, hollow, islands,
+    /// fill-holes, logic, smooth): `seg_effects.rs`.
+    #[command(flatten)]
+    Effect(super::seg_effects::EffectCommand),
 }
 
 /// Arguments of `seg info`.
@@ -156,11 +162,12 @@ pub fn run_seg(a: &SegArgs) -> anyhow::Result<()> {
         SegCommand::Stats(a) => run_stats(a),
         SegCommand::Convert(a) => run_convert(a),
         SegCommand::Overlay(a) => run_overlay(a),
+        SegCommand::Effect(c) => super::seg_effects::run_effect(c),
     }
 }
 
 /// Load the CT and place the segmentation on it.
-fn load_both(input: &SeriesAndSeg) -> anyhow::Result<(Loaded, Segmentation)> {
+pub(super) fn load_both(input: &SeriesAndSeg) -> anyhow::Result<(Loaded, Segmentation)> {
     let l = load_input(&input.source)?;
     let t = Instant::now();
     let opened = study::open_segmentation_detailed(
@@ -382,7 +389,7 @@ fn write_text(p: &Path, text: &str) -> anyhow::Result<()> {
 
 /// The output format from the file name: `.dcm` DICOM-SEG, `.nrrd`/`.nhdr`
 /// NRRD, `.nii`/`.nii.gz` NIfTI.
-fn format_of(out: &Path) -> anyhow::Result<SegFormat> {
+pub(super) fn format_of(out: &Path) -> anyhow::Result<SegFormat> {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())

@@ -382,7 +382,10 @@ fn brush_stroke_frame_times() {
     let seg = study.segmentation.as_deref().unwrap();
     let number = h.state().editing.active.unwrap();
     let params = hounsfield::seg::edit::BrushParams {
-        centre_in_world: study.volume.geometry.world_of_voxel(DVec3::new(40.0, 40.0, 10.0)),
+        centre_in_world: study
+            .volume
+            .geometry
+            .world_of_voxel(DVec3::new(40.0, 40.0, 10.0)),
         radius_mm: 8.0,
         shape: hounsfield::seg::edit::BrushShape::Disc(ViewAxis::Axial),
         ..Default::default()
@@ -401,4 +404,90 @@ fn brush_stroke_frame_times() {
         pct(1.0),
         h.state().editing.history.bytes()
     );
+}
+
+/// Segment effects in the viewer: a dilation previewed (the preview is
+/// drawn, the segment unchanged), then applied as one undo step equal to the
+/// library's result; a threshold into a new segment; undo restores.
+#[test]
+fn effects_preview_apply_and_undo_in_the_viewer() {
+    use hounsfield::seg::effects::{self, MorphOp};
+    use hounsfield::ui::editing::effects::{EffectKind, EffectParams};
+    let (mut h, _cfg) = demo();
+    let before = segmentation(&h);
+    let tumour = before
+        .segments
+        .iter()
+        .find(|s| s.label == "tumour")
+        .expect("the phantom's tumour")
+        .number;
+    h.state_mut()
+        .push(Command::Edit(EditCommand::Select(tumour)));
+    let dilate = EffectParams {
+        kind: EffectKind::Dilate,
+        radius_mm: 4.0,
+        ..EffectParams::default()
+    };
+    h.state_mut()
+        .push(Command::Edit(EditCommand::Effect(dilate)));
+    h.state_mut()
+        .push(Command::Edit(EditCommand::PreviewEffect));
+    settle(&mut h);
+    assert!(
+        h.state().editing.effects.preview.is_some(),
+        "the preview is computed"
+    );
+    assert_eq!(
+        *segmentation(&h),
+        *before,
+        "a preview does not change the segmentation"
+    );
+    h.get_by_label("Edit segmentation").click();
+    h.run_steps(2);
+    h.get_by_label("Effects").click();
+    h.run_steps(3);
+    h.snapshot("effect_preview");
+    h.state_mut().push(Command::Edit(EditCommand::ApplyEffect));
+    settle(&mut h);
+    let spacing = before.geometry.spacing_zyx_mm();
+    let want = effects::morphology(
+        mask_of_seg(&before, tumour).view(),
+        spacing,
+        MorphOp::Dilate,
+        4.0,
+        false,
+    )
+    .unwrap();
+    assert_eq!(mask_of(h.state(), tumour), want, "the applied dilation");
+    assert_eq!(h.state().editing.history.undo_len(), 1);
+
+    // Threshold into a new segment (no preview first: computed, then applied).
+    let threshold = EffectParams {
+        kind: EffectKind::Threshold,
+        range_hu: (200.0, 3000.0),
+        ..EffectParams::default()
+    };
+    h.state_mut()
+        .push(Command::Edit(EditCommand::Effect(threshold)));
+    h.state_mut().push(Command::Edit(EditCommand::ApplyEffect));
+    settle(&mut h);
+    let seg = segmentation(&h);
+    let new = seg.segments.last().expect("a new segment");
+    assert!(new.label.starts_with("Threshold"), "{}", new.label);
+    let volume = std::sync::Arc::clone(&h.state().study.as_ref().unwrap().volume);
+    let want = effects::threshold(&volume, 200.0, 3000.0, None).unwrap();
+    assert_eq!(new.mask.to_full(), want, "the threshold segment");
+    assert_eq!(h.state().editing.history.undo_len(), 2);
+
+    // Two undos give the segmentation back exactly.
+    h.state_mut().push(Command::Edit(EditCommand::Undo));
+    h.state_mut().push(Command::Edit(EditCommand::Undo));
+    h.run_steps(2);
+    assert_eq!(*segmentation(&h), *before, "undo restores the segmentation");
+}
+
+fn mask_of_seg(seg: &Segmentation, number: u16) -> Array3<bool> {
+    seg.segments[seg.index_of(number).expect("segment")]
+        .mask
+        .to_full()
 }

@@ -21,6 +21,7 @@ mod real_data;
 mod register;
 mod rtstruct;
 mod seg_dicom;
+mod seg_effects;
 mod seg_overlay;
 mod survey;
 #[cfg(feature = "viewer")]

@@ -163,7 +163,7 @@ fn small(reach: [usize; 3]) -> bool {
 
 /// `r²` with a relative tolerance, so offsets exactly at the radius count
 /// despite `f32` storage.
-fn radius_limit(radius_mm: f64) -> f64 {
+pub(crate) fn radius_limit(radius_mm: f64) -> f64 {
     radius_mm * radius_mm * (1.0 + 1e-6) + 1e-9
 }
 

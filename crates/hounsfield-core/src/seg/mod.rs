@@ -6,7 +6,9 @@
 //! ([`place`]) and per-segment statistics ([`stats`]). Readers and writers of
 //! files live elsewhere (`dicom` for DICOM-SEG, `io` for NIfTI/NRRD); this
 //! module imports only `volume`, `io` types, ndarray, glam and rayon.
-//! Editing with undo is [`edit`] (which also imports `mpr::ViewAxis`, `morph`).
+//! Editing with undo is [`edit`] (which also imports `mpr::ViewAxis`, `morph`);
+//! segment effects (threshold, morphology in mm, margins, islands, logic,
+//! smoothing) are [`effects`] (which also imports `morph`).
 //!
 //! # Conventions
 //! - A [`Segmentation`] lives on one [`Geometry`], normally the loaded CT's:
@@ -19,6 +21,7 @@
 pub mod colour;
 pub mod contour;
 pub mod edit;
+pub mod effects;
 pub mod place;
 pub mod stats;
 

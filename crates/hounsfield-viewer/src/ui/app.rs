@@ -369,6 +369,7 @@ impl App {
             self.registration.job.cancel_all();
             self.exports.cancel_all();
             self.editing.stats_job.cancel_all();
+            self.editing.effects.job.cancel_all();
             return;
         };
         self.loading.scan_job.cancel(id);
@@ -380,6 +381,7 @@ impl App {
         self.registration.job.cancel(id);
         self.exports.cancel(id);
         self.editing.stats_job.cancel(id);
+        self.editing.effects.job.cancel(id);
     }
 
     /// Every running job, loading first.
@@ -394,6 +396,7 @@ impl App {
         self.survey.job.statuses(&mut out);
         self.exports.statuses(&mut out);
         self.editing.stats_job.statuses(&mut out);
+        self.editing.effects.job.statuses(&mut out);
         out
     }
 
@@ -406,6 +409,7 @@ impl App {
             || self.scene3d.job.is_busy()
             || self.exports.is_busy()
             || self.editing.stats_job.is_busy()
+            || self.editing.effects.job.is_busy()
     }
 
     /// Whether a series is still being scanned or loaded (the study shown
@@ -561,7 +565,10 @@ impl App {
             &self.state,
             self.scan.as_ref(),
             &jobs,
-            self.editing.view(),
+            (
+                self.editing.view(),
+                self.editing.effects.preview(self.editing.revision),
+            ),
             &self.commands,
         );
         super::editing::confirm_window(&ctx, self.editing.confirm.as_ref(), &egui_ctx);
@@ -584,7 +591,7 @@ impl App {
                     super::exports::montage_row(&mut self.exports, &ctx, ui);
                     ui.separator();
                     super::seg_panel::section(&ctx, &self.analysis, ui);
-                    super::editing::section(&ctx, &mut self.editing, ui);
+                    super::editing::section(&ctx, &self.editing, ui);
                     ui.separator();
                     panels::study_info(&ctx, ui);
                     self.tags.show(&ctx, ui);

@@ -54,6 +54,8 @@ pub struct ViewerContext<'a> {
     pub jobs: &'a [JobStatus],
     /// The editing tool, active segment and history sizes.
     pub edit: super::editing::EditView,
+    /// An effect's result waiting to be applied, drawn as an outline.
+    pub preview: Option<&'a std::sync::Arc<crate::seg::Segmentation>>,
     commands: &'a RefCell<Vec<Command>>,
 }
 
@@ -64,7 +66,10 @@ impl<'a> ViewerContext<'a> {
         state: &'a ViewerState,
         scan: Option<&'a Scan>,
         jobs: &'a [JobStatus],
-        edit: super::editing::EditView,
+        edit: (
+            super::editing::EditView,
+            Option<&'a std::sync::Arc<crate::seg::Segmentation>>,
+        ),
         commands: &'a RefCell<Vec<Command>>,
     ) -> Self {
         Self {
@@ -72,7 +77,8 @@ impl<'a> ViewerContext<'a> {
             state,
             scan,
             jobs,
-            edit,
+            edit: edit.0,
+            preview: edit.1,
             commands,
         }
     }

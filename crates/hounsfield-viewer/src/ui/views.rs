@@ -140,6 +140,9 @@ pub struct ViewCache {
     texture: Option<TextureHandle>,
     labels_key: Option<ViewKey>,
     labels: Option<TextureHandle>,
+    /// An effect's preview outline: what it was made from, and the texture.
+    preview_key: Option<(usize, [u64; 3])>,
+    preview: Option<TextureHandle>,
     buf: Vec<u8>,
     /// The plane last drawn.
     pub plane: Option<SlicePlane>,
@@ -414,6 +417,46 @@ fn refresh_labels(
     }
 }
 
+/// The outline of an effect's preview on this view's slice (re-sliced
+/// when the preview or the plane changes).
+fn preview_texture<'c>(
+    ui: &egui::Ui,
+    axis: ViewAxis,
+    ctx: &ViewerContext,
+    plane: &SlicePlane,
+    cache: &'c mut ViewCache,
+) -> Option<&'c TextureHandle> {
+    let Some(seg) = ctx.preview else {
+        cache.preview_key = None;
+        return None;
+    };
+    let key = (
+        std::sync::Arc::as_ptr(seg) as usize,
+        plane.origin_mm.to_array().map(f64::to_bits),
+    );
+    if cache.preview_key != Some(key) || cache.preview.is_none() {
+        let style = mpr::labels::OverlayStyle {
+            outline: true,
+            ..Default::default()
+        };
+        let img = mpr::labels::reslice_segments(seg, plane, &style);
+        let rgba = mpr::labels::overlay_rgba(seg, &img, &style);
+        let image = ColorImage::from_rgba_unmultiplied([img.width, img.height], &rgba);
+        match &mut cache.preview {
+            Some(t) => t.set(image, TextureOptions::NEAREST),
+            None => {
+                cache.preview = Some(ui.ctx().load_texture(
+                    format!("preview-{axis:?}"),
+                    image,
+                    TextureOptions::NEAREST,
+                ));
+            }
+        }
+        cache.preview_key = Some(key);
+    }
+    cache.preview.as_ref()
+}
+
 /// The view's projection on screen (see [`Keyed::get`]); a new one is
 /// computed in the background when volume, mode or slab changed.
 fn ensure_projection(
@@ -487,6 +530,9 @@ pub fn show(
         && study.segmentation.is_some()
         && let Some(t) = &cache.labels
     {
+        painter.image(t.id(), place.image, uv, Color32::WHITE);
+    }
+    if let Some(t) = preview_texture(ui, axis, ctx, &plane, cache) {
         painter.image(t.id(), place.image, uv, Color32::WHITE);
     }
     super::annotations::draw_annotations(&painter, rect, axis, study, state, &plane, &place);

@@ -224,7 +224,9 @@ fn crop(planes: &[(usize, Vec<bool>)], dims: [usize; 3]) -> Mask {
         (hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1),
         false,
     );
-    for (z, p) in planes {
+    // Slices whose contours filled nothing (a point, a sliver, a contour
+    // outside the field of view) can lie beyond the box: they add nothing.
+    for (z, p) in planes.iter().filter(|(z, _)| (lo[0]..=hi[0]).contains(z)) {
         let mut dst = data.slice_mut(s![z - lo[0], .., ..]);
         for ((r, c), d) in dst.indexed_iter_mut() {
             *d = p[(r + lo[1]) * cols + c + lo[2]];

@@ -206,6 +206,40 @@ fn a_rectangle_with_a_hole_fills_exactly_the_pixel_centres_inside() {
     assert_eq!(placed.segmentation.segments[0].number, 4);
 }
 
+/// Fuzz finding (rtstruct target, and `seg convert` on mutated files): a
+/// slice whose contours fill no voxel (a single point, a sliver, a contour
+/// outside the field of view) above or below the filled slices panicked in
+/// the crop (an index past the box, or a subtraction below it).
+#[test]
+fn slices_whose_contours_fill_nothing_outside_the_filled_ones_are_harmless() {
+    let grid = oblique_grid([5, 10, 12]);
+    let g = grid.geometry;
+    let far = DVec3::new(10_000.0, 0.0, 0.0);
+    let rt = structure_set(
+        &grid,
+        vec![
+            closed(rect(&g, 2.0, 1.5, 2.5, 4.5, 5.5), &[]),
+            // Above: one point. Below: a sliver between pixel centres, and a
+            // contour 10 m away.
+            closed(vec![g.world_of_voxel(DVec3::new(3.0, 3.0, 4.0))], &[]),
+            closed(rect(&g, 0.0, 2.1, 2.1, 2.3, 2.3), &[]),
+            closed(
+                rect(&g, 1.0, 1.5, 2.5, 4.5, 5.5)
+                    .into_iter()
+                    .map(|p| p + far)
+                    .collect(),
+                &[],
+            ),
+        ],
+    );
+    let placed = place_rtstruct(&rt, &grid, None, "x").unwrap();
+    let m = placed.segmentation.segments[0].mask.to_full();
+    let want = Array3::from_shape_fn((5, 10, 12), |(z, r, c)| {
+        z == 2 && (3..=5).contains(&r) && (2..=4).contains(&c)
+    });
+    assert_eq!(m, want);
+}
+
 #[test]
 fn contours_off_the_slices_or_of_another_frame_are_refused_and_points_are_skipped() {
     let grid = oblique_grid([4, 10, 12]);

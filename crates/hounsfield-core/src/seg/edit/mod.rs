@@ -1,5 +1,6 @@
 //! Editing segmentations with undo: brush and eraser, flood fill,
-//! interpolation between edited slices and segment management, each stored
+//! interpolation between edited slices, segment management and replacing a
+//! whole mask ([`replace_mask`], how effects are applied), each stored
 //! as the difference it made, not as a copy.
 //!
 //! Owns [`VoxelChange`] (the voxels of one segment set to one value, as runs
@@ -30,6 +31,7 @@
 
 mod history;
 pub mod ops;
+mod replace;
 mod runs;
 #[cfg(test)]
 mod tests;
@@ -43,6 +45,7 @@ pub use ops::{
     BrushMode, BrushParams, BrushShape, FillParams, FillScope, brush, delete_segment, flood_fill,
     interpolate, new_segment, recolour, rename,
 };
+pub use replace::replace_mask;
 use runs::{normalise_runs, push_run, union_runs, voxel_total};
 
 /// Errors of segmentation editing (bad input; never a panic).

@@ -21,7 +21,7 @@ fn dab_step_mm(radius_mm: f64, spacing_min_mm: f64) -> f64 {
 
 /// The study's segmentation for editing (an empty one on the study's grid
 /// when there is none), shared with no job (copied if it is).
-fn editable(study: &mut Option<crate::study::Study>) -> Option<&mut Segmentation> {
+pub(super) fn editable(study: &mut Option<crate::study::Study>) -> Option<&mut Segmentation> {
     let s = study.as_mut()?;
     let seg = s.segmentation.get_or_insert_with(|| {
         Arc::new(Segmentation {
@@ -79,6 +79,13 @@ impl App {
             EditCommand::Rename(n, name) => self.commit_with(|seg| edit::rename(seg, n, &name)),
             EditCommand::Recolour(n, rgb) => self.commit_with(|seg| edit::recolour(seg, n, rgb)),
             EditCommand::Delete(n) => self.commit_with(|seg| edit::delete_segment(seg, n)),
+            EditCommand::Effect(_)
+            | EditCommand::PreviewEffect
+            | EditCommand::ApplyEffect
+            | EditCommand::DropPreview => {
+                self.apply_effect_command(&c);
+                Ok(())
+            }
         };
         if let Err(e) = r {
             self.error(format!("edit: {}", crate::jobs::error_chain(&e)));
@@ -86,7 +93,7 @@ impl App {
     }
 
     /// Something changed: overlays and statistics follow.
-    fn changed(&mut self) {
+    pub(super) fn changed(&mut self) {
         self.editing.revision += 1;
         self.editing.stats_stale = true;
         self.state.show_labels = true;
@@ -296,6 +303,7 @@ impl App {
     /// Keeps the statistics of an edited segmentation current (one job at a
     /// time; a newer revision starts another when it ends).
     pub(in crate::ui) fn poll_edit_stats(&mut self) {
+        self.poll_effect();
         if let Some(r) = self.editing.stats_job.poll() {
             match r {
                 Ok((rev, st)) if rev == self.editing.revision => {

@@ -15,6 +15,7 @@
 //!   the views' pointer input and brush outline for the editing tools.
 
 mod apply;
+pub mod effects;
 mod panel;
 
 pub use panel::{brush_outline, confirm_window, section, view_input};
@@ -119,6 +120,14 @@ pub enum EditCommand {
     Recolour(u16, [u8; 3]),
     /// Delete a segment.
     Delete(u16),
+    /// Choose an effect and its parameters.
+    Effect(effects::EffectParams),
+    /// Compute the effect and show it as a preview.
+    PreviewEffect,
+    /// Apply the effect (the preview when it is current) as one undo step.
+    ApplyEffect,
+    /// Drop the preview.
+    DropPreview,
 }
 
 /// What draw code needs of the editing state (copied into the context).
@@ -164,8 +173,8 @@ pub struct Editing {
     stats_stale: bool,
     /// A command that would drop unsaved edits, waiting for "Discard".
     pub confirm: Option<Command>,
-    /// The name field of the active segment (panel-local text).
-    name_buf: String,
+    /// Segment effects: parameters, job, preview.
+    pub effects: effects::Effects,
 }
 
 impl Editing {
@@ -197,6 +206,8 @@ impl Editing {
         self.saved_revision = self.revision;
         self.stats_stale = false;
         self.stats_job.cancel_all();
+        self.effects.job.cancel_all();
+        self.effects.preview = None;
     }
 
     /// The current revision is being written to a file.

@@ -36,7 +36,7 @@ pub fn confirm_window(ctx: &ViewerContext, pending: Option<&Command>, egui_ctx: 
 }
 
 /// The editing section of the side panel.
-pub fn section(ctx: &ViewerContext, editing: &mut Editing, ui: &mut egui::Ui) {
+pub fn section(ctx: &ViewerContext, editing: &Editing, ui: &mut egui::Ui) {
     let Some(study) = ctx.study else { return };
     let ev = ctx.edit;
     egui::CollapsingHeader::new("Edit segmentation")
@@ -78,7 +78,8 @@ pub fn section(ctx: &ViewerContext, editing: &mut Editing, ui: &mut egui::Ui) {
             if s != ev.settings {
                 ctx.send(Command::Edit(EditCommand::Settings(s)));
             }
-            segment_row(ctx, editing, study, ui);
+            segment_row(ctx, study, ui);
+            super::effects::section(ctx, &editing.effects, ui);
             ui.horizontal(|ui| {
                 if ui
                     .add_enabled(ev.undo_steps > 0, egui::Button::new("Undo"))
@@ -123,12 +124,7 @@ pub fn section(ctx: &ViewerContext, editing: &mut Editing, ui: &mut egui::Ui) {
 }
 
 /// The active segment: choose, new, rename, recolour, delete.
-fn segment_row(
-    ctx: &ViewerContext,
-    editing: &mut Editing,
-    study: &crate::study::Study,
-    ui: &mut egui::Ui,
-) {
+fn segment_row(ctx: &ViewerContext, study: &crate::study::Study, ui: &mut egui::Ui) {
     let ev = ctx.edit;
     let segments: &[Segment] = study
         .segmentation
@@ -168,18 +164,22 @@ fn segment_row(
         if ui.color_edit_button_srgb(&mut rgb).changed() {
             ctx.send(Command::Edit(EditCommand::Recolour(a.number, rgb)));
         }
+        // The name being typed lives in egui's memory until it is sent.
+        let id = ui.scope_id().with(("rename-segment", a.number));
+        let mut name: String = ui.data(|d| d.get_temp(id)).unwrap_or_default();
         let r = ui.add(
-            egui::TextEdit::singleline(&mut editing.name_buf)
+            egui::TextEdit::singleline(&mut name)
                 .desired_width(120.0)
                 .hint_text(&a.label),
         );
-        if r.lost_focus() && !editing.name_buf.trim().is_empty() {
+        if r.lost_focus() && !name.trim().is_empty() {
             ctx.send(Command::Edit(EditCommand::Rename(
                 a.number,
-                editing.name_buf.trim().to_owned(),
+                name.trim().to_owned(),
             )));
-            editing.name_buf.clear();
+            name.clear();
         }
+        ui.data_mut(|d| d.insert_temp(id, name));
         if ui.button("Delete").clicked() {
             ctx.send(Command::Edit(EditCommand::Delete(a.number)));
         }
