@@ -19,9 +19,9 @@ use crate::morph::{Element, dilate, erode};
 ///
 /// ```
 /// use hounsfield_core::seg::effects::{morphology, MorphOp};
-/// let m = ndarray::Array3::from_elem((1, 1, 5), true);
+/// let m = ndarray::Array3::from_elem((3, 3, 5), true);
 /// let e = morphology(m.view(), [1.0, 1.0, 1.0], MorphOp::Erode, 1.0, false).unwrap();
-/// assert_eq!(e.iter().filter(|&&b| b).count(), 3); // the outside eats the ends
+/// assert_eq!(e.iter().filter(|&&b| b).count(), 3); // the outside eats every face: 1 × 1 × 3 left
 /// ```
 pub fn morphology(
     mask: ArrayView3<'_, bool>,
