@@ -76,7 +76,11 @@ pub fn place_rtstruct(
         let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
         for (k, c) in roi.contours.iter().enumerate() {
             if c.kind != ContourKind::ClosedPlanar {
-                *skipped.entry(c.kind.code().to_owned()).or_default() += 1;
+                let kind = match c.kind.code() {
+                    "" => "untyped (no ContourGeometricType)",
+                    code => code,
+                };
+                *skipped.entry(kind.to_owned()).or_default() += 1;
                 continue;
             }
             any_closed += 1;

@@ -288,11 +288,17 @@ fn contours_off_the_slices_or_of_another_frame_are_refused_and_points_are_skippe
         points_mm: vec![g.centre_mm()],
         image_sop_uids: Vec::new(),
     });
+    mixed.rois[0].contours.push(Contour {
+        kind: ContourKind::parse(""),
+        points_mm: vec![g.centre_mm()],
+        image_sop_uids: Vec::new(),
+    });
     let placed = place_rtstruct(&mixed, &grid, None, "x").unwrap();
     assert_eq!(placed.segmentation.segments[0].mask.count(), 9);
     assert_eq!(
         placed.notes,
-        ["ROI 4 \"Box\": 1 POINT, 1 beyond the CT's slices contour(s) skipped"]
+        ["ROI 4 \"Box\": 1 POINT, 1 beyond the CT's slices, \
+             1 untyped (no ContourGeometricType) contour(s) skipped"]
     );
 
     let outside = structure_set(&grid, vec![closed(rect(&g, 9.0, 1.0, 1.0, 4.0, 4.0), &[])]);

@@ -147,7 +147,9 @@ fn seg_sop_class(obj: &DefaultDicomObject, path: &Path) -> Result<String, SegFil
     } else {
         Err(invalid(
             path,
-            format!("SOP class {sop_class} is not a Segmentation and Modality is not SEG"),
+            format!(
+                "SOP class {sop_class:?} is neither a Segmentation nor an RT Structure Set, and Modality is not SEG"
+            ),
         ))
     }
 }

@@ -341,7 +341,7 @@ fn broken_files_give_errors_naming_the_file() {
     save(&obj, &p);
     let e = read_seg(&p).unwrap_err().to_string();
     assert!(
-        e.contains("not a Segmentation") && e.contains("ct.dcm"),
+        e.contains("neither a Segmentation nor an RT Structure Set") && e.contains("ct.dcm"),
         "{e}"
     );
 
