@@ -86,7 +86,7 @@ pub(crate) fn near(
 }
 
 /// `(dz, dy, w)` for every row offset the element reaches.
-fn row_offsets(
+pub(crate) fn row_offsets(
     spacing_zyx_mm: [f64; 3],
     reach: [usize; 3],
     limit_sq_mm2: f64,

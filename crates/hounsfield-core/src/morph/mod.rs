@@ -23,7 +23,7 @@
 // ndarray views are cheap handles, passed by value like ndarray's own API.
 #![allow(clippy::needless_pass_by_value)]
 
-mod bounded;
+pub(crate) mod bounded;
 pub mod edt;
 pub mod fill;
 pub mod label;

@@ -211,6 +211,14 @@ impl Placement {
     }
 }
 
+/// Puts `image` into a view's texture slot (created on first use).
+fn upload(ui: &egui::Ui, slot: &mut Option<TextureHandle>, name: &str, image: ColorImage) {
+    match slot {
+        Some(t) => t.set(image, TextureOptions::NEAREST),
+        None => *slot = Some(ui.ctx().load_texture(name, image, TextureOptions::NEAREST)),
+    }
+}
+
 /// Update the view's texture(s) if what they show changed.
 fn refresh(
     ui: &egui::Ui,
@@ -272,16 +280,7 @@ fn refresh(
             Some(r) => fused_image(r, plane, state, &cache.buf),
             None => ColorImage::from_gray([w, h], &cache.buf),
         };
-        match &mut cache.texture {
-            Some(t) => t.set(image, TextureOptions::NEAREST),
-            None => {
-                cache.texture = Some(ui.ctx().load_texture(
-                    format!("view-{axis:?}"),
-                    image,
-                    TextureOptions::NEAREST,
-                ));
-            }
-        }
+        upload(ui, &mut cache.texture, &format!("view-{axis:?}"), image);
         cache.last_gray = Some((w, h, cache.buf.clone()));
         cache.key = Some(key);
     }
@@ -403,16 +402,7 @@ fn refresh_labels(
         };
         let rgba = mpr::labels::overlay_rgba(seg, &img, &state.overlay);
         let image = ColorImage::from_rgba_unmultiplied([img.width, img.height], &rgba);
-        match &mut cache.labels {
-            Some(t) => t.set(image, TextureOptions::NEAREST),
-            None => {
-                cache.labels = Some(ui.ctx().load_texture(
-                    format!("labels-{axis:?}"),
-                    image,
-                    TextureOptions::NEAREST,
-                ));
-            }
-        }
+        upload(ui, &mut cache.labels, &format!("labels-{axis:?}"), image);
         cache.labels_key = Some(lkey);
     }
 }
@@ -442,16 +432,7 @@ fn preview_texture<'c>(
         let img = mpr::labels::reslice_segments(seg, plane, &style);
         let rgba = mpr::labels::overlay_rgba(seg, &img, &style);
         let image = ColorImage::from_rgba_unmultiplied([img.width, img.height], &rgba);
-        match &mut cache.preview {
-            Some(t) => t.set(image, TextureOptions::NEAREST),
-            None => {
-                cache.preview = Some(ui.ctx().load_texture(
-                    format!("preview-{axis:?}"),
-                    image,
-                    TextureOptions::NEAREST,
-                ));
-            }
-        }
+        upload(ui, &mut cache.preview, &format!("preview-{axis:?}"), image);
         cache.preview_key = Some(key);
     }
     cache.preview.as_ref()

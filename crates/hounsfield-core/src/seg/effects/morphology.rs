@@ -161,26 +161,11 @@ fn erode_outside_background(
     Ok(out)
 }
 
-/// `(dz, dy, w)`: the ball's rows, each the columns `-w ..= w`.
+/// `(dz, dy, w)`: the ball's rows, each the columns `-w ..= w`
+/// ([`crate::morph::bounded::row_offsets`] with the ball's reach).
 fn ball_rows(spacing_zyx_mm: [f64; 3], limit_sq_mm2: f64) -> Vec<(isize, isize, usize)> {
-    let [sz, sy, sx] = spacing_zyx_mm;
-    let reach = |s: f64| (limit_sq_mm2.sqrt() / s).floor() as isize + 1;
-    let (hz, hy) = (reach(sz), reach(sy));
-    let mut out = Vec::new();
-    for dz in -hz..=hz {
-        for dy in -hy..=hy {
-            let rem = limit_sq_mm2 - (dz as f64 * sz).powi(2) - (dy as f64 * sy).powi(2);
-            if rem < 0.0 {
-                continue;
-            }
-            let mut w = 0;
-            while ((w + 1) as f64 * sx).powi(2) <= rem {
-                w += 1;
-            }
-            out.push((dz, dy, w));
-        }
-    }
-    out
+    let reach = spacing_zyx_mm.map(|s| (limit_sq_mm2.sqrt() / s).floor() as usize + 1);
+    crate::morph::bounded::row_offsets(spacing_zyx_mm, reach, limit_sq_mm2)
 }
 
 /// Majority vote in the ball (outside the array counts as background): a
